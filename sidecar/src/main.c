@@ -1,0 +1,7 @@
+/* main.c - owns: nothing but handing argv to the app. */
+#include "app/app.h"
+
+int main(int argc, char **argv)
+{
+    return sc_app_main(argc, argv);
+}
