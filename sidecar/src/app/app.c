@@ -1,9 +1,106 @@
-/* app.c - owns: the daemon's lifecycle (placeholder while modules land). */
+/* app.c - owns: the program's outer flow: parse the command line, load and validate the
+ * configuration (exit 2 on any error, before anything starts), then --check-config, or run. */
 #include "app/app.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "app/cli.h"
+#include "app/daemon.h"
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "version.h"
+
+static const char *process_getenv(void *ctx, const char *name)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+static int check_config(const sc_config *cfg)
+{
+    sc_buf out;
+    sc_buf_init(&out, 1u << 20);
+    int rc = sc_config_write_effective(cfg, &out);
+    if (rc == 0)
+        fwrite(out.data, 1, out.len, stdout);
+    sc_buf_free(&out);
+    return rc == 0 ? SC_EXIT_OK : SC_EXIT_RUNTIME;
+}
+
+static int run(const sc_cli *cli, sc_log *log)
+{
+    sc_config cfg;
+    sc_config_error err;
+    sc_config_sources src = {
+        .file = cli->config_file,
+        .getenv = process_getenv,
+        .sets = cli->sets,
+        .n_sets = cli->n_sets,
+        .log = log,
+    };
+    if (sc_config_load(&src, &cfg, &err) < 0) {
+        sc_log_error(log, "invalid configuration", SC_F_STR("error", err.msg));
+        return SC_EXIT_CONFIG;
+    }
+    sc_log_level level = cfg.log.level;
+    if (cli->log_level != NULL)
+        sc_log_level_parse(cli->log_level, &level); /* validated by the caller */
+    sc_log_set_level(log, level);
+    int code;
+    if (cli->check_config)
+        code = check_config(&cfg);
+    else
+        code = sc_daemon_run(&cfg, log, cli->once);
+    sc_config_free(&cfg);
+    return code;
+}
+
+static int main_with_log(int argc, char **argv, sc_log *log)
+{
+    sc_cli cli;
+    char err[256];
+    if (sc_cli_parse(argc, argv, &cli, err, sizeof err) < 0) {
+        sc_log_error(log, "invalid command line", SC_F_STR("error", err));
+        return SC_EXIT_CONFIG;
+    }
+    if (cli.help) {
+        fputs(sc_cli_help(), stdout);
+        return SC_EXIT_OK;
+    }
+    if (cli.version) {
+        printf("%s %s (libuv %s, %s)\n", SC_NAME, SC_VERSION, uv_version_string(),
+               curl_version());
+        return SC_EXIT_OK;
+    }
+    sc_log_level level;
+    if (cli.log_level != NULL && sc_log_level_parse(cli.log_level, &level) < 0) {
+        sc_log_error(log, "invalid command line",
+                     SC_F_STR("error", "--log-level: expected debug, info, warn or error"),
+                     SC_F_STR("value", cli.log_level));
+        return SC_EXIT_CONFIG;
+    }
+    /* Peer resets on the health listener must be an error code, not a process kill. */
+    signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        sc_log_error(log, "libcurl failed to initialise");
+        return SC_EXIT_RUNTIME;
+    }
+    int code = run(&cli, log);
+    curl_global_cleanup();
+    return code;
+}
 
 int sc_app_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return 0;
+    sc_log *log;
+    if (sc_log_new(&log, STDERR_FILENO, SC_LOG_INFO, sc_clock_system()) < 0)
+        return SC_EXIT_RUNTIME;
+    int code = main_with_log(argc, argv, log);
+    sc_log_free(log);
+    return code;
 }

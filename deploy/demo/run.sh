@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The README's run command: installs what is missing, builds, and runs comet-sidecar for a short,
+# fixed time on an embedded default: a local stand-in for CometAPI (tests/mock_upstream, on
+# 127.0.0.1) and file/console output instead of a collector. No key and no collector needed.
+# It prints the sidecar's live view while it runs, then a summary and the files it wrote.
+# Ctrl-C stops it early (the sidecar still shuts down cleanly).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+duration=${DEMO_SECONDS:-20}
+out="$root/out/demo"
+
+bash deploy/install-deps.sh
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSC_BUILD_TESTS=OFF >/dev/null
+cmake --build build/release -j"$(nproc)" --target comet-sidecar -- --no-print-directory >/dev/null
+bin="$root/build/release/sidecar/comet-sidecar"
+
+rm -rf "$out" && mkdir -p "$out"
+umask 077
+# Two demo keys: the stand-in accepts both, so the mid-run key rotation keeps working.
+key1="demo-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+key2="demo-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+printf '%s\n' "$key1" >"$out/api-key"
+
+mock_pid="" sidecar_pid=""
+cleanup() {
+  [[ -n "$sidecar_pid" ]] && kill -TERM "$sidecar_pid" 2>/dev/null && wait "$sidecar_pid" 2>/dev/null
+  [[ -n "$mock_pid" ]] && kill -TERM "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+  return 0
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted, stopping"; stop_requested=1' INT TERM
+stop_requested=0
+
+python3 tests/mock_upstream/server.py --host 127.0.0.1 --port 0 --api-key "$key1" --api-key "$key2" \
+  --port-file "$out/upstream.port" >"$out/upstream.out" 2>"$out/upstream.log" &
+mock_pid=$!
+for _ in $(seq 100); do [[ -s "$out/upstream.port" ]] && break; sleep 0.1; done
+[[ -s "$out/upstream.port" ]] || { echo "demo: the stand-in upstream did not start; see $out/upstream.log" >&2; exit 1; }
+upstream="http://127.0.0.1:$(cat "$out/upstream.port")/v1"
+
+echo "comet-sidecar demo: ${duration}s against a local stand-in for CometAPI at $upstream"
+echo "-------------------------------------------------------------------------------"
+COMETAPI_API_KEY_FILE="$out/api-key" COMETAPI_BASE_URL="$upstream" \
+  "$bin" --config deploy/demo/config.json >"$out/view.txt" 2>"$out/sidecar.log" &
+sidecar_pid=$!
+tail -n +1 -f "$out/view.txt" --pid "$sidecar_pid" &
+tail_pid=$!
+
+health=http://127.0.0.1:13133
+t=0
+while ((t < duration)) && ((stop_requested == 0)) && kill -0 "$sidecar_pid" 2>/dev/null; do
+  sleep 1 || true
+  t=$((t + 1))
+  case $t in
+    3) echo "$(date -u +%T)  demo           curl /healthz -> $(curl -s -o /dev/null -w '%{http_code}' $health/healthz), /readyz -> $(curl -s -o /dev/null -w '%{http_code}' $health/readyz)" ;;
+    6) printf '%s\n' "$key2" >"$out/api-key.new" && mv "$out/api-key.new" "$out/api-key"
+       echo "$(date -u +%T)  demo           rotated the API key file (as a Kubernetes Secret update would)" ;;
+  esac
+done
+
+echo "$(date -u +%T)  demo           sending SIGTERM"
+kill -TERM "$sidecar_pid" 2>/dev/null || true
+code=0
+wait "$sidecar_pid" || code=$?
+sidecar_pid=""
+wait "$tail_pid" 2>/dev/null || true
+echo "-------------------------------------------------------------------------------"
+echo "comet-sidecar exited with code $code"
+echo "files written:"
+echo "  $out/view.txt       the live view above"
+echo "  $out/sidecar.log    the sidecar's JSON log lines (stderr)"
+echo "  $out/upstream.log   the stand-in upstream's log"
+grep -q "$key1\|$key2" "$out/sidecar.log" "$out/view.txt" && { echo "demo: an API key leaked into the output!" >&2; exit 1; }
+exit "$code"

@@ -1,0 +1,362 @@
+/* daemon.c - owns: module wiring, readiness, the shutdown state machine and signal handling. */
+#include "app/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/cli.h"
+#include "app/upstream_check.h"
+#include "app/view.h"
+#include "config/keyfile.h"
+#include "core/env.h"
+#include "health/health_server.h"
+#include "loop/http_client.h"
+#include "version.h"
+
+typedef enum { RUNNING, DRAINING, CLOSING } daemon_state;
+
+typedef struct daemon {
+    uv_loop_t loop;
+    sc_env env;
+    sc_rng rng;
+    sc_view view;
+    const sc_config *cfg;
+    sc_keyfile *keys;
+    sc_http_client *http;
+    sc_health *health;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    uv_timer_t deadline;
+    daemon_state state;
+    int once;
+    int exit_code;
+    unsigned checks_in_flight;
+    unsigned checks_ok;
+    unsigned checks_failed;
+    unsigned key_reloads;
+    unsigned pending_closes;
+    uint64_t started_mono_ns;
+    uint64_t drain_started_mono_ns;
+} daemon;
+
+static void begin_shutdown(daemon *d, const char *why);
+static void maybe_finish_drain(daemon *d);
+
+/* ---- health -------------------------------------------------------------------------------- */
+
+static int handle_healthz(void *arg, const sc_health_request *req, sc_buf *body, const char **ct)
+{
+    (void)arg;
+    (void)req;
+    *ct = "text/plain; charset=utf-8";
+    sc_buf_append_str(body, "ok\n");
+    return 200;
+}
+
+/* Ready means: configuration loaded and every module started (true once we are RUNNING), and not
+ * shutting down, so Kubernetes stops routing to a pod that is draining. */
+static int handle_readyz(void *arg, const sc_health_request *req, sc_buf *body, const char **ct)
+{
+    daemon *d = arg;
+    (void)req;
+    *ct = "text/plain; charset=utf-8";
+    if (d->state != RUNNING) {
+        sc_buf_append_str(body, "not ready: shutting down\n");
+        return 503;
+    }
+    sc_buf_append_str(body, "ready\n");
+    return 200;
+}
+
+/* ---- upstream check ------------------------------------------------------------------------ */
+
+static void on_check_done(const sc_upcheck_result *r, void *arg)
+{
+    daemon *d = arg;
+    d->checks_in_flight--;
+    if (r->ok)
+        d->checks_ok++;
+    else
+        d->checks_failed++;
+    const char *err = r->error == SC_HTTP_OK ? "none" : sc_http_error_name(r->error);
+    SC_LOG_AT(d->env.log, r->ok ? SC_LOG_INFO : SC_LOG_WARN, "upstream check finished",
+              SC_F_BOOL("ok", r->ok), SC_F_INT("http_status", r->status), SC_F_STR("error", err),
+              SC_F_DBL("duration_s", r->total_s),
+              SC_F_STR("upstream_request_id", r->request_id), SC_F_END);
+    sc_view_event(&d->view, "upstream", "GET /models  %s  status %ld  %.0f ms  %s",
+                  r->ok ? "OK  " : "FAIL", r->status, r->total_s * 1000.0,
+                  r->ok ? "" : err);
+    if (d->once && d->checks_in_flight == 0 && d->state == RUNNING) {
+        d->exit_code = d->checks_failed ? SC_EXIT_CHECK_FAILED : SC_EXIT_OK;
+        begin_shutdown(d, "once: checks finished");
+        return;
+    }
+    maybe_finish_drain(d);
+}
+
+static void run_upstream_check(daemon *d, const char *why)
+{
+    const sc_config *c = d->cfg;
+    sc_upcheck_opts o = {
+        .base_url = c->cometapi.base_url,
+        .api_key = sc_keyfile_key(d->keys),
+        .timeout_ms = (uint32_t)c->cometapi.timeout_ms,
+        .connect_timeout_ms = (uint32_t)c->cometapi.connect_timeout_ms,
+        .ca_file = c->cometapi.ca_file,
+    };
+    int rc = sc_upcheck_start(d->http, &o, on_check_done, d);
+    if (rc < 0) {
+        d->checks_failed++;
+        sc_log_warn(d->env.log, "upstream check not started", SC_F_STR("reason", why),
+                    SC_F_ERR("error", rc));
+        return;
+    }
+    d->checks_in_flight++;
+    sc_log_debug(d->env.log, "upstream check started", SC_F_STR("reason", why));
+}
+
+static void on_key_change(void *arg)
+{
+    daemon *d = arg;
+    d->key_reloads++;
+    sc_log_set_secret(d->env.log, 0, sc_keyfile_key(d->keys));
+    sc_log_info(d->env.log, "api key reloaded", SC_F_UINT("generation", sc_keyfile_generation(d->keys)));
+    sc_view_event(&d->view, "api key", "reloaded from file (generation %llu); verifying it",
+                  (unsigned long long)sc_keyfile_generation(d->keys));
+    if (d->state == RUNNING)
+        run_upstream_check(d, "key rotated");
+}
+
+/* ---- shutdown ------------------------------------------------------------------------------ */
+
+static void on_module_closed(void *arg)
+{
+    daemon *d = arg;
+    d->pending_closes--;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    on_module_closed(h->data);
+}
+
+/* Every module is closed asynchronously; the loop ends when the last close callback has run.
+ * Modules that never got created (startup failed half-way) are skipped. */
+static void close_everything(daemon *d)
+{
+    if (d->state == CLOSING)
+        return;
+    d->state = CLOSING;
+    if (d->health != NULL) {
+        d->pending_closes++;
+        sc_health_close(d->health, on_module_closed, d);
+    }
+    if (d->http != NULL) {
+        d->pending_closes++;
+        sc_http_client_close(d->http, on_module_closed, d);
+    }
+    if (d->keys != NULL) {
+        d->pending_closes++;
+        sc_keyfile_close(d->keys, on_module_closed, d);
+    }
+    uv_handle_t *own[] = {(uv_handle_t *)&d->sigterm, (uv_handle_t *)&d->sigint,
+                          (uv_handle_t *)&d->deadline};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        d->pending_closes++;
+        uv_close(own[i], on_handle_closed);
+    }
+}
+
+/* Draining is over when nothing we started is still in flight. */
+static void maybe_finish_drain(daemon *d)
+{
+    if (d->state != DRAINING || d->checks_in_flight > 0)
+        return;
+    double took = (double)(sc_clock_mono_ns(d->env.clock) - d->drain_started_mono_ns) / 1e9;
+    sc_log_info(d->env.log, "drained", SC_F_DBL("duration_s", took));
+    sc_view_event(&d->view, "shutdown", "drained in %.0f ms", took * 1000.0);
+    close_everything(d);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    daemon *d = t->data;
+    sc_log_warn(d->env.log, "shutdown deadline reached; cancelling what is still in flight",
+                SC_F_UINT("deadline_ms", d->cfg->shutdown.deadline_ms),
+                SC_F_UINT("checks_in_flight", d->checks_in_flight));
+    sc_view_event(&d->view, "shutdown", "deadline reached, cancelling %u in flight",
+                  d->checks_in_flight);
+    close_everything(d);
+}
+
+static void begin_shutdown(daemon *d, const char *why)
+{
+    if (d->state != RUNNING)
+        return;
+    d->state = DRAINING;
+    d->drain_started_mono_ns = sc_clock_mono_ns(d->env.clock);
+    sc_log_info(d->env.log, "shutting down", SC_F_STR("reason", why),
+                SC_F_UINT("deadline_ms", d->cfg->shutdown.deadline_ms));
+    sc_view_event(&d->view, "shutdown", "%s; draining (deadline %llu ms)", why,
+                  (unsigned long long)d->cfg->shutdown.deadline_ms);
+    uv_timer_start(&d->deadline, on_deadline, d->cfg->shutdown.deadline_ms, 0);
+    maybe_finish_drain(d);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    daemon *d = s->data;
+    if (d->state != RUNNING) {
+        /* Second signal: the operator wants out now. Nothing is flushed. */
+        static const char msg[] = "{\"level\":\"warn\",\"msg\":\"second signal: exiting now\"}\n";
+        ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(SC_EXIT_SIGNAL_BASE + signum);
+    }
+    begin_shutdown(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* ---- startup ------------------------------------------------------------------------------- */
+
+static int split_host_port(const char *endpoint, char *host, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(endpoint, ':');
+    if (colon == NULL)
+        return -EINVAL;
+    const char *h = endpoint;
+    size_t n = (size_t)(colon - endpoint);
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+        h++;
+        n -= 2;
+    }
+    if (n == 0 || n >= cap)
+        return -EINVAL;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    long p = strtol(colon + 1, NULL, 10);
+    if (p < 0 || p > 65535)
+        return -EINVAL;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static int start_modules(daemon *d)
+{
+    const sc_config *c = d->cfg;
+    int rc = sc_keyfile_new(&d->keys, &d->env, c->cometapi.api_key, c->cometapi.api_key_file,
+                            c->cometapi.key_file_check_interval_ms, on_key_change, d);
+    if (rc < 0)
+        return rc;
+    sc_log_set_secret(d->env.log, 0, sc_keyfile_key(d->keys));
+    sc_http_client_opts ho = {
+        .max_in_flight = 256,
+        .default_timeout_ms = (uint32_t)c->cometapi.timeout_ms,
+        .default_connect_timeout_ms = (uint32_t)c->cometapi.connect_timeout_ms,
+        .default_max_response_bytes = c->cometapi.max_response_bytes,
+        .user_agent = SC_NAME "/" SC_VERSION,
+        .max_host_connections = 8,
+    };
+    if ((rc = sc_http_client_new(&d->http, &d->env, &ho)) < 0)
+        return rc;
+    char host[256];
+    sc_health_opts hopts = {
+        .host = host,
+        .max_request_bytes = c->health.max_request_bytes,
+        .request_timeout_ms = (uint32_t)c->health.request_timeout_ms,
+        .max_connections = c->health.max_connections,
+        .max_response_bytes = 4u << 20,
+    };
+    if ((rc = split_host_port(c->health.endpoint, host, sizeof host, &hopts.port)) < 0)
+        return rc;
+    if ((rc = sc_health_new(&d->health, &d->env, &hopts)) < 0)
+        return rc;
+    sc_health_route(d->health, "/healthz", handle_healthz, d);
+    sc_health_route(d->health, "/readyz", handle_readyz, d);
+    return sc_health_start(d->health);
+}
+
+static int setup(daemon *d, const sc_config *cfg, sc_log *log, int once)
+{
+    memset(d, 0, sizeof *d);
+    d->cfg = cfg;
+    d->once = once;
+    d->exit_code = SC_EXIT_OK;
+    sc_rng_init_system(&d->rng);
+    int rc = uv_loop_init(&d->loop);
+    if (rc < 0)
+        return rc;
+    d->env = (sc_env){.loop = &d->loop, .log = log, .clock = sc_clock_system(), .rng = &d->rng};
+    sc_view_init(&d->view, stdout, cfg->console.view, d->env.clock);
+    d->started_mono_ns = sc_clock_mono_ns(d->env.clock);
+    uv_signal_init(&d->loop, &d->sigterm);
+    uv_signal_init(&d->loop, &d->sigint);
+    uv_timer_init(&d->loop, &d->deadline);
+    d->sigterm.data = d->sigint.data = d->deadline.data = d;
+    uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d->sigint, on_signal, SIGINT);
+    return start_modules(d);
+}
+
+static void print_summary(daemon *d)
+{
+    double up = (double)(sc_clock_mono_ns(d->env.clock) - d->started_mono_ns) / 1e9;
+    sc_health_stats hs = {0};
+    if (d->health != NULL)
+        sc_health_get_stats(d->health, &hs);
+    sc_log_info(d->env.log, "stopped", SC_F_INT("exit_code", d->exit_code),
+                SC_F_DBL("uptime_s", up), SC_F_UINT("upstream_checks_ok", d->checks_ok),
+                SC_F_UINT("upstream_checks_failed", d->checks_failed),
+                SC_F_UINT("key_reloads", d->key_reloads),
+                SC_F_UINT("health_requests", hs.requests));
+    sc_view_text(&d->view,
+                 "\nsummary: up %.1f s | upstream checks %u ok, %u failed | key reloads %u | "
+                 "health requests %llu | exit %d\n",
+                 up, d->checks_ok, d->checks_failed, d->key_reloads,
+                 (unsigned long long)hs.requests, d->exit_code);
+}
+
+int sc_daemon_run(const sc_config *cfg, sc_log *log, int once)
+{
+    daemon *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return SC_EXIT_RUNTIME;
+    int rc = setup(d, cfg, log, once);
+    if (rc < 0 && d->env.loop == NULL) {
+        sc_log_error(log, "could not create the event loop", SC_F_ERR("error", rc));
+        free(d);
+        return SC_EXIT_RUNTIME;
+    }
+    if (rc < 0) {
+        sc_log_error(log, "could not start", SC_F_ERR("error", rc));
+        d->exit_code = SC_EXIT_RUNTIME;
+        d->state = RUNNING;
+        begin_shutdown(d, "startup failed");
+    } else {
+        sc_log_info(log, "started", SC_F_STR("version", SC_VERSION),
+                    SC_F_STR("health", cfg->health.endpoint),
+                    SC_F_INT("health_port", sc_health_port(d->health)),
+                    SC_F_STR("upstream", cfg->cometapi.base_url), SC_F_BOOL("once", once));
+        sc_view_event(&d->view, "started", "%s %s  health http://%s  upstream %s", SC_NAME,
+                      SC_VERSION, cfg->health.endpoint, cfg->cometapi.base_url);
+        run_upstream_check(d, once ? "once" : "startup");
+        if (once && d->checks_in_flight == 0) {
+            d->exit_code = SC_EXIT_CHECK_FAILED;
+            begin_shutdown(d, "once: checks finished");
+        }
+    }
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    print_summary(d);
+    int exit_code = d->exit_code;
+    rc = uv_loop_close(&d->loop);
+    if (rc != 0) {
+        sc_log_error(log, "loop closed with handles still open", SC_F_ERR("error", rc));
+        if (exit_code == SC_EXIT_OK)
+            exit_code = SC_EXIT_RUNTIME;
+    }
+    free(d);
+    return exit_code;
+}
