@@ -2,8 +2,7 @@
 """test_mock_upstream.py - owns: end-to-end checks of tests/mock_upstream/server.py (every
 endpoint, every fault, the control API, schedule, CLI refusals and clean shutdown).
 
-Run as `python3 test_mock_upstream.py --binary B --source-dir S --work-dir W`; --binary is
-accepted and ignored (this tests the mock, not the sidecar). Bounded by a 28 s watchdog.
+Run with --binary B --source-dir S --work-dir W; --binary is ignored. 28 s watchdog.
 """
 
 import argparse
@@ -159,8 +158,7 @@ def test_basics(c):
     check("x-request-id" in h, "x-request-id on html 404")
     st, h, _, _, _ = c.jreq("GET", "/", key=None)
     check(st == 301 and h.get("location", "").startswith("https://"), "GET / redirect", h)
-    st, _, obj, _, _ = c.jreq("GET", CHAT)
-    check(st == 405 and "error" in obj, "wrong method 405", st)
+    check(c.jreq("GET", CHAT)[0] == 405, "wrong method 405")
 
 
 def test_chat(c):
@@ -239,8 +237,7 @@ def test_errors(c):
           e.get("type") == "invalid_request_error", "wrong key 401", obj)
     check(WRONG.encode() not in raw and "Incorrect API key provided" in e.get("message", ""),
           "wrong key masked in 401", raw)
-    st, _, _, _, _ = c.jreq("POST", CHAT, chat_body(), key=KEY2)
-    check(st == 200, "second key accepted", st)
+    check(c.jreq("POST", CHAT, chat_body(), key=KEY2)[0] == 200, "second key accepted")
     st, _, obj, _, _ = c.jreq("POST", CHAT, chat_body(model="gpt-9"))
     check(st == 404 and err_of(obj).get("code") == "model_not_found", "unknown model 404", obj)
     st, _, obj, _, _ = c.jreq("POST", CHAT, b"{not json")
@@ -262,8 +259,7 @@ def test_error_faults(c):
     st, h, obj, _, _ = fault(c, "status;status=503;retry_after=7")
     check(st == 503 and h.get("retry-after") == "7" and err_of(obj).get("type"),
           "status fault", (st, h))
-    st, h, obj, _, _ = fault(c, "status=418")
-    check(st == 418 and "message" in err_of(obj), "status primary value", st)
+    check(fault(c, "status=418")[0] == 418, "status primary value")
     st, h, obj, _, _ = fault(c, "rate_limit")
     e = err_of(obj)
     check(st == 429 and h.get("retry-after") == "1" and e.get("code") == "rate_limit_exceeded"
@@ -339,10 +335,8 @@ def test_modifier_faults(c):
           "model_substituted", obj["model"])
     st, _, obj, _, _ = fault(c, "model_substituted;model=gpt-4o", path=RESP)
     check(st == 200 and obj["model"] == "gpt-4o", "model_substituted param", obj["model"])
-    st, _, _, _, _ = fault(c, "accept_any_key", key=WRONG)
-    check(st == 200, "accept_any_key accepts wrong key", st)
-    st, _, obj, _, _ = fault(c, "no_usage", key=WRONG)
-    check(st == 401, "modifier faults keep auth", st)
+    check(fault(c, "accept_any_key", key=WRONG)[0] == 200, "accept_any_key takes wrong key")
+    check(fault(c, "no_usage", key=WRONG)[0] == 401, "modifier faults keep auth")
 
 
 def test_stream_cut(c):
@@ -528,24 +522,26 @@ def test_exact_and_schedule(work_dir):
 
 
 def test_cli_refusals(work_dir):
-    p = start(["--host", "0.0.0.0", "--port", "0"], work_dir, "refuse")
-    try:
-        check(p.wait(timeout=5) == 2, "non-local host refused")
-    except subprocess.TimeoutExpired:
-        check(False, "non-local host refused (timed out)")
     bad = os.path.join(work_dir, "bad-schedule.json")
     with open(bad, "w") as f:
         f.write('{"rules":[{"fault":"nope"}]}')
-    p = start(["--port", "0", "--schedule", bad], work_dir, "badsched")
-    try:
-        check(p.wait(timeout=5) == 2, "bad schedule refused")
-    except subprocess.TimeoutExpired:
-        check(False, "bad schedule refused (timed out)")
+    for what, args in (("non-local host refused", ["--host", "0.0.0.0"]),
+                       ("bad schedule refused", ["--schedule", bad])):
+        p = start(["--port", "0"] + args, work_dir, "refuse")
+        try:
+            check(p.wait(timeout=5) == 2, what)
+        except subprocess.TimeoutExpired:
+            check(False, what + " (timed out)")
 
 
 def test_shutdown_with_hang(p, c):
-    t = threading.Thread(target=lambda: _swallow(lambda: fault(c, "hang", timeout=10)),
-                         daemon=True)
+    def hang():
+        try:
+            fault(c, "hang", timeout=10)
+        except (OSError, http.client.HTTPException):  # cut off by the shutdown: the point
+            pass
+
+    t = threading.Thread(target=hang, daemon=True)
     t.start()
     time.sleep(0.3)
     t0 = time.monotonic()
@@ -556,13 +552,6 @@ def test_shutdown_with_hang(p, c):
     except subprocess.TimeoutExpired:
         check(False, "SIGTERM with hang in flight")
     t.join(5)
-
-
-def _swallow(fn):
-    try:
-        fn()
-    except Exception:  # the hanging client is cut off by the shutdown; that is the point
-        pass
 
 
 def main():
@@ -576,7 +565,6 @@ def main():
     timer = threading.Timer(28.0, watchdog)
     timer.daemon = True
     timer.start()
-    t_start = time.monotonic()
     try:
         port_file = os.path.join(ARGS.work_dir, "mock.port")
         if os.path.exists(port_file):
@@ -602,7 +590,6 @@ def main():
     finally:
         kill_all()
         timer.cancel()
-    print("(%.1fs)" % (time.monotonic() - t_start))
     print("%d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]), flush=True)
     return 1 if RESULTS["failed"] else 0
 
