@@ -1,0 +1,33 @@
+/* http_easy.h - owns: turning one sc_http_request_opts into a configured libcurl easy handle
+ * (validation against header injection, header list, method and body, timeouts, TLS, limits).
+ *
+ * The policy every request shares lives here in one place: HTTP/1.1, http/https only, redirects
+ * not followed, no signals, TLS peer and host verification on, no "Expect: 100-continue". */
+#ifndef SC_LOOP_HTTP_EASY_H
+#define SC_LOOP_HTTP_EASY_H
+
+#include <curl/curl.h>
+
+#include "loop/http_client.h"
+
+typedef struct sc_http_easy_cfg {
+    const char *user_agent;
+    uint32_t timeout_ms, connect_timeout_ms; /* resolved: defaults already applied */
+    size_t max_body;                         /* also given to curl as CURLOPT_MAXFILESIZE */
+    curl_write_callback on_write, on_header;
+    void *userdata; /* passed to both callbacks */
+    char *errbuf;   /* CURL_ERROR_SIZE bytes, owned by the caller, alive as long as the handle */
+} sc_http_easy_cfg;
+
+/* Returns 0 or -EINVAL: missing url/on_done, body pointer missing, method not a token, a header
+ * line without ':' or with CR/LF, an empty capture name. Pure; nothing is allocated. */
+int sc_http_easy_validate(const sc_http_request_opts *o);
+
+/* Configures `easy` for an already validated `o`. Everything is copied (libcurl copies strings
+ * and the body) except the header list, returned in *hdrs: the caller frees it with
+ * curl_slist_free_all after curl_easy_cleanup, also when this fails. Returns 0, -EINVAL, -ENOMEM.
+ */
+int sc_http_easy_configure(CURL *easy, const sc_http_request_opts *o, const sc_http_easy_cfg *cfg,
+                           struct curl_slist **hdrs);
+
+#endif
