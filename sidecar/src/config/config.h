@@ -1,0 +1,162 @@
+/* config.h - owns: sc_config, the daemon's validated configuration, and loading it from four layers
+ * (later wins): built-in defaults -> JSON config file -> environment variables -> --set overrides.
+ *
+ * The layers are merged into one JSON tree and decoded in one schema-driven pass (config/schema.h),
+ * so every error names the full key path. Loading either fills a complete, valid sc_config or
+ * fails with -EINVAL and one message in sc_config_error; the app maps that to exit code 2.
+ *
+ * Ownership: sc_config_load fills caller storage; every string, map and array in it is owned by the
+ * config until sc_config_free. The sources are only read during the call. */
+#ifndef SC_CONFIG_CONFIG_H
+#define SC_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+
+typedef struct sc_config_error {
+    char msg[512];
+} sc_config_error;
+
+/* getenv-like lookup; returns NULL when the variable is unset. Injectable so tests never touch the
+ * process environment. */
+typedef const char *(*sc_config_getenv_fn)(void *ctx, const char *name);
+
+typedef struct sc_config_sources {
+    const char *file;           /* JSON config file; NULL: none */
+    sc_config_getenv_fn getenv; /* NULL: no environment layer */
+    void *getenv_ctx;
+    const char *const *sets; /* "path.to.key=value" overrides, applied in order */
+    size_t n_sets;
+    sc_log *log; /* warnings (ignored OTEL_* values); may be NULL */
+} sc_config_sources;
+
+/* A string -> string map (resource attributes, OTLP headers), in insertion order. */
+typedef struct sc_config_kv {
+    char *key;
+    char *value;
+} sc_config_kv;
+
+typedef struct sc_config_map {
+    sc_config_kv *items;
+    size_t n;
+} sc_config_map;
+
+/* Enum fields hold the index of their value in the schema's value list; -1 means unset. */
+typedef enum {
+    SC_EXPORTER_OTLP,
+    SC_EXPORTER_CONSOLE,
+    SC_EXPORTER_FILE,
+    SC_EXPORTER_NONE
+} sc_config_exporter;
+
+typedef enum {
+    SC_OTLP_PROTOCOL_UNSET = -1, /* only before per-signal protocols inherit the general one */
+    SC_OTLP_HTTP_PROTOBUF,
+    SC_OTLP_HTTP_JSON
+} sc_config_otlp_protocol;
+
+typedef enum { SC_COMPRESSION_NONE, SC_COMPRESSION_GZIP } sc_config_compression;
+
+typedef enum {
+    SC_TEMPORALITY_CUMULATIVE,
+    SC_TEMPORALITY_DELTA,
+    SC_TEMPORALITY_LOWMEMORY
+} sc_config_temporality;
+
+/* Durations are milliseconds (uint64_t *_ms), sizes are bytes (size_t). Unset strings are NULL. */
+typedef struct sc_config {
+    struct {
+        char *name;        /* service.name; NULL: the telemetry module picks its default */
+        char *environment; /* deployment.environment */
+    } service;
+    struct {
+        sc_config_map attributes; /* config entries, then OTEL_RESOURCE_ATTRIBUTES over them */
+    } resource;
+    struct {
+        bool disabled;
+    } sdk;
+    struct {
+        sc_log_level level;
+    } log;
+    struct {
+        char *endpoint; /* host:port, validated (sc_config_split_hostport) */
+        size_t max_request_bytes;
+        uint64_t request_timeout_ms;
+        int max_connections;
+    } health;
+    struct {
+        uint64_t deadline_ms;
+    } shutdown;
+    struct {
+        char *base_url;     /* http(s)://..., includes /v1, no trailing slash */
+        char *api_key;      /* secret; at most one of api_key and api_key_file is set */
+        char *api_key_file; /* read by config/keyfile.h */
+        uint64_t key_file_check_interval_ms;
+        char *model;
+        char *ca_file;
+        uint64_t connect_timeout_ms;
+        uint64_t timeout_ms;
+        size_t max_response_bytes;
+    } cometapi;
+    struct {
+        sc_config_exporter traces;
+        sc_config_exporter metrics;
+        struct {
+            char *path; /* OTLP/JSON lines; required when an exporter is "file" */
+        } file;
+        struct {
+            char *endpoint;         /* base URL, no trailing slash; /v1/<signal> is appended */
+            char *traces_endpoint;  /* used as given; NULL: endpoint + "/v1/traces" */
+            char *metrics_endpoint; /* used as given; NULL: endpoint + "/v1/metrics" */
+            sc_config_otlp_protocol protocol;
+            sc_config_otlp_protocol traces_protocol;  /* resolved: never UNSET after load */
+            sc_config_otlp_protocol metrics_protocol; /* resolved: never UNSET after load */
+            sc_config_map headers;                    /* values are secret */
+            sc_config_map traces_headers;             /* sent in addition to headers */
+            sc_config_map metrics_headers;
+            sc_config_compression compression;
+            uint64_t timeout_ms;
+            char *certificate;
+            char *client_key;
+            char *client_certificate;
+            sc_config_temporality metrics_temporality;
+        } otlp;
+        struct {
+            uint64_t schedule_delay_ms;
+            uint64_t export_timeout_ms;
+            int max_queue_size;
+            int max_export_batch_size; /* <= max_queue_size */
+        } batch;
+        uint64_t metrics_interval_ms;
+        uint64_t metrics_timeout_ms;
+    } exporter;
+    struct {
+        bool view;
+    } console;
+} sc_config;
+
+/* Loads and validates. On error returns -EINVAL (or -ENOMEM), sets err->msg and leaves *out
+ * zeroed; on success the caller owns *out and frees it with sc_config_free. */
+int sc_config_load(const sc_config_sources *src, sc_config *out, sc_config_error *err);
+
+/* Frees everything the config owns (secrets are wiped first) and zeroes it. Accepts NULL. */
+void sc_config_free(sc_config *c);
+
+/* Appends the effective configuration as pretty JSON, every secret replaced by "[REDACTED]".
+ * Returns 0 or -ENOBUFS/-ENOMEM from `out`. */
+int sc_config_write_effective(const sc_config *c, sc_buf *out);
+
+/* Appends a plain-text reference of every key: path, type, default, environment variable, help. */
+int sc_config_write_reference(sc_buf *out);
+
+/* A sc_config_getenv_fn over the real process environment (ctx unused). */
+const char *sc_config_process_getenv(void *ctx, const char *name);
+
+/* Splits "host:port" or "[v6]:port" (brackets removed from host). Returns 0 or -EINVAL. Pure. */
+int sc_config_split_hostport(const char *s, char *host, size_t host_cap, uint16_t *port);
+
+#endif

@@ -1,0 +1,303 @@
+/* schema.c - owns: the sc_config key table (one row per key: path, type, field, default, range or
+ * values, flags, environment variable, help), the value validators it uses and the cross-key
+ * relations checked after decoding. */
+#include "config/schema.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+_Static_assert(sizeof(sc_config_exporter) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(sc_config_otlp_protocol) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(sc_config_compression) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(sc_config_temporality) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(sc_log_level) == sizeof(int), "enum fields are stored as int");
+
+#define SEC_MS  1000
+#define MIN_MS  (60 * SEC_MS)
+#define HOUR_MS (60 * MIN_MS)
+#define KIB     1024
+#define MIB     (1024 * 1024)
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const exporters[] = {"otlp", "console", "file", "none", NULL};
+static const char *const protocols[] = {"http/protobuf", "http/json", NULL};
+static const char *const compressions[] = {"none", "gzip", NULL};
+static const char *const temporalities[] = {"cumulative", "delta", "lowmemory", NULL};
+
+static int has_ctl_or_space(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
+            return 1;
+    return 0;
+}
+
+static int check_url(const char *v, char *why, size_t cap)
+{
+    size_t skip = strncasecmp(v, "http://", 7) == 0    ? 7
+                  : strncasecmp(v, "https://", 8) == 0 ? 8
+                                                       : 0;
+    if (skip == 0 || v[skip] == '\0' || v[skip] == '/' || has_ctl_or_space(v)) {
+        snprintf(why, cap, "expected an http:// or https:// URL with a host");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int check_hostport(const char *v, char *why, size_t cap)
+{
+    char host[256];
+    uint16_t port;
+    if (sc_config_split_hostport(v, host, sizeof host, &port) != 0) {
+        snprintf(why, cap,
+                 "expected host:port with a port from 1 to 65535 ([v6addr]:port for IPv6)");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* A bearer token: no whitespace or control characters (they would corrupt the header). */
+static int check_token(const char *v, char *why, size_t cap)
+{
+    if (has_ctl_or_space(v)) {
+        snprintf(why, cap, "expected an API key without whitespace or control characters");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* RFC 9110 token characters. */
+static int check_header_name(const char *v, char *why, size_t cap)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    for (const char *p = v; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c != '\0' && strchr(extra, c) != NULL))) {
+            snprintf(why, cap, "expected an HTTP header name (letters, digits and %s)", extra);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int check_header_value(const char *v, char *why, size_t cap)
+{
+    for (const char *p = v; *p; p++) {
+        if ((unsigned char)*p < 0x20 && *p != '\t') {
+            snprintf(why, cap, "expected a header value without control characters");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int sc_config_split_hostport(const char *s, char *host, size_t host_cap, uint16_t *port)
+{
+    const char *h = s, *colon;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (rb == NULL || rb[1] != ':' || rb == s + 1)
+            return -EINVAL;
+        h = s + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+        if (memchr(h, ':', hl) == NULL) /* brackets are for IPv6 only */
+            return -EINVAL;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || colon == s || memchr(s, ':', (size_t)(colon - s)) != NULL)
+            return -EINVAL; /* an unbracketed IPv6 address is ambiguous */
+        hl = (size_t)(colon - s);
+    }
+    for (size_t i = 0; i < hl; i++)
+        if ((unsigned char)h[i] <= 0x20 || h[i] == '/' || h[i] == '[' || h[i] == ']')
+            return -EINVAL;
+    const char *p = colon + 1;
+    unsigned long v = 0;
+    if (*p == '\0' || strlen(p) > 5)
+        return -EINVAL;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (v < 1 || v > 65535 || hl >= host_cap)
+        return -EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (uint16_t)v;
+    return 0;
+}
+
+/* Checks that span keys, then resolves the per-signal OTLP protocols, which inherit the general
+ * one when unset (so readers never see SC_OTLP_PROTOCOL_UNSET). */
+static int relations(void *obj, const char *display, sc_config_error *err)
+{
+    sc_config *c = obj;
+    (void)display;
+    if (c->exporter.batch.max_export_batch_size > c->exporter.batch.max_queue_size) {
+        sc_config_errorf(err,
+                         "\"exporter.batch.max_export_batch_size\": must not exceed "
+                         "exporter.batch.max_queue_size (%d), got %d",
+                         c->exporter.batch.max_queue_size, c->exporter.batch.max_export_batch_size);
+        return -EINVAL;
+    }
+    if (c->cometapi.api_key != NULL && c->cometapi.api_key_file != NULL) {
+        sc_config_errorf(err, "\"cometapi.api_key\" and \"cometapi.api_key_file\" are both set; "
+                              "use only one");
+        return -EINVAL;
+    }
+    if ((c->exporter.traces == SC_EXPORTER_FILE || c->exporter.metrics == SC_EXPORTER_FILE) &&
+        c->exporter.file.path == NULL) {
+        sc_config_errorf(err, "\"exporter.file.path\": required when exporter.traces or "
+                              "exporter.metrics is \"file\"");
+        return -EINVAL;
+    }
+    if (c->exporter.otlp.traces_protocol == SC_OTLP_PROTOCOL_UNSET)
+        c->exporter.otlp.traces_protocol = c->exporter.otlp.protocol;
+    if (c->exporter.otlp.metrics_protocol == SC_OTLP_PROTOCOL_UNSET)
+        c->exporter.otlp.metrics_protocol = c->exporter.otlp.protocol;
+    return 0;
+}
+
+/* One row per key. Defaults are written as --set text and parsed by the row's own codec. */
+#define F(field) .offset = offsetof(sc_config, field)
+#define STR(p, f, ...)                                                                             \
+    {                                                                                              \
+        .path = p, .type = SC_CT_STRING, F(f), __VA_ARGS__                                         \
+    }
+#define BOOL(p, f, ...)                                                                            \
+    {                                                                                              \
+        .path = p, .type = SC_CT_BOOL, F(f), __VA_ARGS__                                           \
+    }
+#define INT(p, f, ...)                                                                             \
+    {                                                                                              \
+        .path = p, .type = SC_CT_INT, F(f), __VA_ARGS__                                            \
+    }
+#define DUR(p, f, ...)                                                                             \
+    {                                                                                              \
+        .path = p, .type = SC_CT_DURATION, F(f), __VA_ARGS__                                       \
+    }
+#define SIZE(p, f, ...)                                                                            \
+    {                                                                                              \
+        .path = p, .type = SC_CT_SIZE, F(f), __VA_ARGS__                                           \
+    }
+#define ENUM(p, f, v, ...)                                                                         \
+    {                                                                                              \
+        .path = p, .type = SC_CT_ENUM, F(f), .values = v, __VA_ARGS__                              \
+    }
+#define MAP(p, f, ...)                                                                             \
+    {                                                                                              \
+        .path = p, .type = SC_CT_MAP, F(f), __VA_ARGS__                                            \
+    }
+#define HDRS .check_name = check_header_name, .check = check_header_value, .flags = SC_CK_SECRET
+
+static const sc_config_key keys[] = {
+    STR("service.name", service.name, .env = "OTEL_SERVICE_NAME",
+        .help = "service.name resource attribute"),
+    STR("service.environment", service.environment, .def = "production",
+        .help = "deployment.environment.name resource attribute"),
+    MAP("resource.attributes", resource.attributes, .env = "OTEL_RESOURCE_ATTRIBUTES",
+        .help = "extra resource attributes; environment entries override file entries"),
+    BOOL("sdk.disabled", sdk.disabled, .def = "false", .env = "OTEL_SDK_DISABLED",
+         .help = "disable all telemetry export"),
+    ENUM("log.level", log.level, log_levels, .def = "info", .help = "minimum log level"),
+    STR("health.endpoint", health.endpoint, .def = "127.0.0.1:13133", .check = check_hostport,
+        .help = "health server listen address (host:port)"),
+    SIZE("health.max_request_bytes", health.max_request_bytes, .def = "8192", .min = 1 * KIB,
+         .max = 1 * MIB, .help = "largest accepted health request"),
+    DUR("health.request_timeout", health.request_timeout_ms, .def = "5s", .min = 100,
+        .max = 10 * MIN_MS, .help = "time allowed to read a health request"),
+    INT("health.max_connections", health.max_connections, .def = "64", .min = 1, .max = 4096,
+        .help = "concurrent health connections"),
+    DUR("shutdown.deadline", shutdown.deadline_ms, .def = "5s", .min = 100, .max = 10 * MIN_MS,
+        .help = "time allowed for a graceful shutdown (final flush)"),
+    STR("cometapi.base_url", cometapi.base_url, .def = "https://api.cometapi.com/v1",
+        .check = check_url, .flags = SC_CK_STRIP_SLASH, .env = "COMETAPI_BASE_URL",
+        .help = "CometAPI base URL including /v1"),
+    STR("cometapi.api_key", cometapi.api_key, .check = check_token, .flags = SC_CK_SECRET,
+        .env = "COMETAPI_API_KEY", .help = "CometAPI key (prefer api_key_file)"),
+    STR("cometapi.api_key_file", cometapi.api_key_file, .env = "COMETAPI_API_KEY_FILE",
+        .help = "file holding the key (a mounted Secret); re-read when it changes"),
+    DUR("cometapi.key_file_check_interval", cometapi.key_file_check_interval_ms, .def = "10s",
+        .min = 100, .max = HOUR_MS, .help = "period of the key file re-check"),
+    STR("cometapi.model", cometapi.model, .def = "gpt-4o-mini", .env = "COMETAPI_MODEL",
+        .help = "default model for canary requests"),
+    STR("cometapi.ca_file", cometapi.ca_file, .help = "CA bundle for CometAPI TLS"),
+    DUR("cometapi.connect_timeout", cometapi.connect_timeout_ms, .def = "5s", .min = 100,
+        .max = 5 * MIN_MS, .help = "connect timeout"),
+    DUR("cometapi.timeout", cometapi.timeout_ms, .def = "30s", .min = 100, .max = 10 * MIN_MS,
+        .help = "whole-request timeout"),
+    SIZE("cometapi.max_response_bytes", cometapi.max_response_bytes, .def = "1MiB", .min = 1 * KIB,
+         .max = 64 * MIB, .help = "largest accepted response body"),
+    ENUM("exporter.traces", exporter.traces, exporters, .def = "otlp",
+         .env = "OTEL_TRACES_EXPORTER", .help = "trace exporter"),
+    ENUM("exporter.metrics", exporter.metrics, exporters, .def = "otlp",
+         .env = "OTEL_METRICS_EXPORTER", .help = "metric exporter"),
+    STR("exporter.file.path", exporter.file.path, .help = "OTLP/JSON lines file for \"file\""),
+    STR("exporter.otlp.endpoint", exporter.otlp.endpoint, .def = "http://localhost:4318",
+        .check = check_url, .flags = SC_CK_STRIP_SLASH, .env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+        .help = "OTLP/HTTP base URL; /v1/traces and /v1/metrics are appended"),
+    STR("exporter.otlp.traces_endpoint", exporter.otlp.traces_endpoint, .check = check_url,
+        .env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", .help = "full traces URL, used as given"),
+    STR("exporter.otlp.metrics_endpoint", exporter.otlp.metrics_endpoint, .check = check_url,
+        .env = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", .help = "full metrics URL, used as given"),
+    ENUM("exporter.otlp.protocol", exporter.otlp.protocol, protocols, .def = "http/protobuf",
+         .env = "OTEL_EXPORTER_OTLP_PROTOCOL", .help = "OTLP encoding"),
+    ENUM("exporter.otlp.traces_protocol", exporter.otlp.traces_protocol, protocols,
+         .env = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", .help = "traces encoding; default: protocol"),
+    ENUM("exporter.otlp.metrics_protocol", exporter.otlp.metrics_protocol, protocols,
+         .env = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+         .help = "metrics encoding; default: protocol"),
+    MAP("exporter.otlp.headers", exporter.otlp.headers, HDRS, .env = "OTEL_EXPORTER_OTLP_HEADERS",
+        .help = "headers sent with every export (secret)"),
+    MAP("exporter.otlp.traces_headers", exporter.otlp.traces_headers, HDRS,
+        .env = "OTEL_EXPORTER_OTLP_TRACES_HEADERS", .help = "extra headers for traces (secret)"),
+    MAP("exporter.otlp.metrics_headers", exporter.otlp.metrics_headers, HDRS,
+        .env = "OTEL_EXPORTER_OTLP_METRICS_HEADERS", .help = "extra headers for metrics (secret)"),
+    ENUM("exporter.otlp.compression", exporter.otlp.compression, compressions, .def = "none",
+         .env = "OTEL_EXPORTER_OTLP_COMPRESSION", .help = "request body compression"),
+    DUR("exporter.otlp.timeout", exporter.otlp.timeout_ms, .def = "10s", .min = 1,
+        .max = 10 * MIN_MS, .env = "OTEL_EXPORTER_OTLP_TIMEOUT", .help = "per-export timeout"),
+    STR("exporter.otlp.certificate", exporter.otlp.certificate,
+        .env = "OTEL_EXPORTER_OTLP_CERTIFICATE", .help = "CA bundle for the collector's TLS"),
+    STR("exporter.otlp.client_key", exporter.otlp.client_key,
+        .env = "OTEL_EXPORTER_OTLP_CLIENT_KEY", .help = "mTLS client private key file"),
+    STR("exporter.otlp.client_certificate", exporter.otlp.client_certificate,
+        .env = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", .help = "mTLS client certificate file"),
+    ENUM("exporter.otlp.metrics_temporality", exporter.otlp.metrics_temporality, temporalities,
+         .def = "cumulative", .env = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+         .help = "aggregation temporality preference"),
+    DUR("exporter.batch.schedule_delay", exporter.batch.schedule_delay_ms, .def = "5s", .min = 1,
+        .max = HOUR_MS, .env = "OTEL_BSP_SCHEDULE_DELAY", .help = "delay between span exports"),
+    DUR("exporter.batch.export_timeout", exporter.batch.export_timeout_ms, .def = "30s", .min = 1,
+        .max = 10 * MIN_MS, .env = "OTEL_BSP_EXPORT_TIMEOUT", .help = "span export timeout"),
+    INT("exporter.batch.max_queue_size", exporter.batch.max_queue_size, .def = "2048", .min = 1,
+        .max = 1 << 20, .env = "OTEL_BSP_MAX_QUEUE_SIZE", .help = "spans buffered before drops"),
+    INT("exporter.batch.max_export_batch_size", exporter.batch.max_export_batch_size, .def = "512",
+        .min = 1, .max = 1 << 20, .env = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        .help = "spans per export; at most max_queue_size"),
+    DUR("exporter.metrics_interval", exporter.metrics_interval_ms, .def = "60s", .min = 100,
+        .max = 24 * HOUR_MS, .env = "OTEL_METRIC_EXPORT_INTERVAL", .help = "metric export period"),
+    DUR("exporter.metrics_timeout", exporter.metrics_timeout_ms, .def = "30s", .min = 1,
+        .max = 10 * MIN_MS, .env = "OTEL_METRIC_EXPORT_TIMEOUT", .help = "metric export timeout"),
+    BOOL("console.view", console.view, .def = "false",
+         .help = "human-readable live view on stdout"),
+};
+
+static const sc_config_schema root = {
+    .keys = keys,
+    .n_keys = sizeof keys / sizeof keys[0],
+    .size = sizeof(sc_config),
+    .relations = relations,
+};
+
+const sc_config_schema *sc_config_schema_root(void)
+{
+    return &root;
+}
