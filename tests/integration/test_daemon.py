@@ -109,8 +109,9 @@ def timeout_is_classified():
 
 
 def oversize_body_is_an_error():
-    _, base = start_mock_upstream(runner, args.work_dir, keys=(KEY,))
-    sc, _ = start_sidecar("oversize", base, {"cometapi.max_response_bytes": 64})
+    models = ",".join(f"gpt-4o-mini-variant-{i:03d}" for i in range(60))  # a /models list > 1 KiB
+    _, base = start_mock_upstream(runner, args.work_dir, keys=(KEY,), extra=("--models", models))
+    sc, _ = start_sidecar("oversize", base, {"cometapi.max_response_bytes": "1KiB"})
     done = sc.wait_log("upstream check finished")
     check(done["ok"] is False and done["error"] == "too_large", done)
     sc.p.send_signal(signal.SIGTERM)

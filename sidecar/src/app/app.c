@@ -11,18 +11,40 @@
 #include "app/cli.h"
 #include "app/daemon.h"
 #include "config/config.h"
+#include "config/keyfile.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "version.h"
 
-static const char *process_getenv(void *ctx, const char *name)
+/* The key file is part of the configuration: check it the way the daemon will load it. */
+static int check_key_source(const sc_config *cfg, sc_log *log)
 {
-    (void)ctx;
-    return getenv(name);
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) < 0)
+        return SC_EXIT_RUNTIME;
+    sc_rng rng;
+    sc_rng_init_system(&rng);
+    sc_env env = {.loop = &loop, .log = log, .clock = sc_clock_system(), .rng = &rng};
+    sc_keyfile_options opt = {.key = cfg->cometapi.api_key, .path = cfg->cometapi.api_key_file};
+    sc_keyfile *kf;
+    sc_config_error err;
+    int code = SC_EXIT_OK;
+    if (sc_keyfile_new(&kf, &env, &opt, &err) < 0) {
+        sc_log_error(log, "invalid configuration", SC_F_STR("error", err.msg));
+        code = SC_EXIT_CONFIG;
+    } else {
+        sc_keyfile_close(kf, NULL, NULL);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return code;
 }
 
-static int check_config(const sc_config *cfg)
+static int check_config(const sc_config *cfg, sc_log *log)
 {
+    int code = check_key_source(cfg, log);
+    if (code != SC_EXIT_OK)
+        return code;
     sc_buf out;
     sc_buf_init(&out, 1u << 20);
     int rc = sc_config_write_effective(cfg, &out);
@@ -38,7 +60,7 @@ static int run(const sc_cli *cli, sc_log *log)
     sc_config_error err;
     sc_config_sources src = {
         .file = cli->config_file,
-        .getenv = process_getenv,
+        .getenv = sc_config_process_getenv,
         .sets = cli->sets,
         .n_sets = cli->n_sets,
         .log = log,
@@ -53,7 +75,7 @@ static int run(const sc_cli *cli, sc_log *log)
     sc_log_set_level(log, level);
     int code;
     if (cli->check_config)
-        code = check_config(&cfg);
+        code = check_config(&cfg, log);
     else
         code = sc_daemon_run(&cfg, log, cli->once);
     sc_config_free(&cfg);

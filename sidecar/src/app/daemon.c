@@ -19,7 +19,7 @@
 
 typedef enum { RUNNING, DRAINING, CLOSING } daemon_state;
 
-typedef struct daemon {
+typedef struct sidecar {
     uv_loop_t loop;
     sc_env env;
     sc_rng rng;
@@ -41,10 +41,10 @@ typedef struct daemon {
     unsigned pending_closes;
     uint64_t started_mono_ns;
     uint64_t drain_started_mono_ns;
-} daemon;
+} sidecar;
 
-static void begin_shutdown(daemon *d, const char *why);
-static void maybe_finish_drain(daemon *d);
+static void begin_shutdown(sidecar *d, const char *why);
+static void maybe_finish_drain(sidecar *d);
 
 /* ---- health -------------------------------------------------------------------------------- */
 
@@ -61,7 +61,7 @@ static int handle_healthz(void *arg, const sc_health_request *req, sc_buf *body,
  * shutting down, so Kubernetes stops routing to a pod that is draining. */
 static int handle_readyz(void *arg, const sc_health_request *req, sc_buf *body, const char **ct)
 {
-    daemon *d = arg;
+    sidecar *d = arg;
     (void)req;
     *ct = "text/plain; charset=utf-8";
     if (d->state != RUNNING) {
@@ -76,7 +76,7 @@ static int handle_readyz(void *arg, const sc_health_request *req, sc_buf *body, 
 
 static void on_check_done(const sc_upcheck_result *r, void *arg)
 {
-    daemon *d = arg;
+    sidecar *d = arg;
     d->checks_in_flight--;
     if (r->ok)
         d->checks_ok++;
@@ -98,7 +98,7 @@ static void on_check_done(const sc_upcheck_result *r, void *arg)
     maybe_finish_drain(d);
 }
 
-static void run_upstream_check(daemon *d, const char *why)
+static void run_upstream_check(sidecar *d, const char *why)
 {
     const sc_config *c = d->cfg;
     sc_upcheck_opts o = {
@@ -119,9 +119,17 @@ static void run_upstream_check(daemon *d, const char *why)
     sc_log_debug(d->env.log, "upstream check started", SC_F_STR("reason", why));
 }
 
-static void on_key_change(void *arg)
+static void on_key_error(sc_keyfile *kf, const char *msg, void *arg)
 {
-    daemon *d = arg;
+    sidecar *d = arg;
+    (void)kf;
+    sc_view_event(&d->view, "api key", "re-read failed, keeping the previous key: %s", msg);
+}
+
+static void on_key_change(sc_keyfile *kf, void *arg)
+{
+    (void)kf;
+    sidecar *d = arg;
     d->key_reloads++;
     sc_log_set_secret(d->env.log, 0, sc_keyfile_key(d->keys));
     sc_log_info(d->env.log, "api key reloaded", SC_F_UINT("generation", sc_keyfile_generation(d->keys)));
@@ -135,7 +143,7 @@ static void on_key_change(void *arg)
 
 static void on_module_closed(void *arg)
 {
-    daemon *d = arg;
+    sidecar *d = arg;
     d->pending_closes--;
 }
 
@@ -146,7 +154,7 @@ static void on_handle_closed(uv_handle_t *h)
 
 /* Every module is closed asynchronously; the loop ends when the last close callback has run.
  * Modules that never got created (startup failed half-way) are skipped. */
-static void close_everything(daemon *d)
+static void close_everything(sidecar *d)
 {
     if (d->state == CLOSING)
         return;
@@ -172,7 +180,7 @@ static void close_everything(daemon *d)
 }
 
 /* Draining is over when nothing we started is still in flight. */
-static void maybe_finish_drain(daemon *d)
+static void maybe_finish_drain(sidecar *d)
 {
     if (d->state != DRAINING || d->checks_in_flight > 0)
         return;
@@ -184,7 +192,7 @@ static void maybe_finish_drain(daemon *d)
 
 static void on_deadline(uv_timer_t *t)
 {
-    daemon *d = t->data;
+    sidecar *d = t->data;
     sc_log_warn(d->env.log, "shutdown deadline reached; cancelling what is still in flight",
                 SC_F_UINT("deadline_ms", d->cfg->shutdown.deadline_ms),
                 SC_F_UINT("checks_in_flight", d->checks_in_flight));
@@ -193,7 +201,7 @@ static void on_deadline(uv_timer_t *t)
     close_everything(d);
 }
 
-static void begin_shutdown(daemon *d, const char *why)
+static void begin_shutdown(sidecar *d, const char *why)
 {
     if (d->state != RUNNING)
         return;
@@ -209,7 +217,7 @@ static void begin_shutdown(daemon *d, const char *why)
 
 static void on_signal(uv_signal_t *s, int signum)
 {
-    daemon *d = s->data;
+    sidecar *d = s->data;
     if (d->state != RUNNING) {
         /* Second signal: the operator wants out now. Nothing is flushed. */
         static const char msg[] = "{\"level\":\"warn\",\"msg\":\"second signal: exiting now\"}\n";
@@ -222,34 +230,26 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- startup ------------------------------------------------------------------------------- */
 
-static int split_host_port(const char *endpoint, char *host, size_t cap, uint16_t *port)
-{
-    const char *colon = strrchr(endpoint, ':');
-    if (colon == NULL)
-        return -EINVAL;
-    const char *h = endpoint;
-    size_t n = (size_t)(colon - endpoint);
-    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-        h++;
-        n -= 2;
-    }
-    if (n == 0 || n >= cap)
-        return -EINVAL;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    long p = strtol(colon + 1, NULL, 10);
-    if (p < 0 || p > 65535)
-        return -EINVAL;
-    *port = (uint16_t)p;
-    return 0;
-}
-
-static int start_modules(daemon *d)
+static int start_modules(sidecar *d)
 {
     const sc_config *c = d->cfg;
-    int rc = sc_keyfile_new(&d->keys, &d->env, c->cometapi.api_key, c->cometapi.api_key_file,
-                            c->cometapi.key_file_check_interval_ms, on_key_change, d);
-    if (rc < 0)
+    sc_keyfile_options ko = {
+        .key = c->cometapi.api_key,
+        .path = c->cometapi.api_key_file,
+        .check_interval_ms = c->cometapi.key_file_check_interval_ms,
+        .on_change = on_key_change,
+        .on_error = on_key_error,
+        .arg = d,
+    };
+    sc_config_error err;
+    int rc = sc_keyfile_new(&d->keys, &d->env, &ko, &err);
+    if (rc < 0) {
+        /* A key file we cannot use is a configuration error, like any other bad key. */
+        sc_log_error(d->env.log, "invalid configuration", SC_F_STR("error", err.msg));
+        d->exit_code = SC_EXIT_CONFIG;
+        return rc;
+    }
+    if ((rc = sc_keyfile_start(d->keys)) < 0)
         return rc;
     sc_log_set_secret(d->env.log, 0, sc_keyfile_key(d->keys));
     sc_http_client_opts ho = {
@@ -267,10 +267,10 @@ static int start_modules(daemon *d)
         .host = host,
         .max_request_bytes = c->health.max_request_bytes,
         .request_timeout_ms = (uint32_t)c->health.request_timeout_ms,
-        .max_connections = c->health.max_connections,
+        .max_connections = (unsigned)c->health.max_connections,
         .max_response_bytes = 4u << 20,
     };
-    if ((rc = split_host_port(c->health.endpoint, host, sizeof host, &hopts.port)) < 0)
+    if ((rc = sc_config_split_hostport(c->health.endpoint, host, sizeof host, &hopts.port)) < 0)
         return rc;
     if ((rc = sc_health_new(&d->health, &d->env, &hopts)) < 0)
         return rc;
@@ -279,7 +279,7 @@ static int start_modules(daemon *d)
     return sc_health_start(d->health);
 }
 
-static int setup(daemon *d, const sc_config *cfg, sc_log *log, int once)
+static int setup(sidecar *d, const sc_config *cfg, sc_log *log, int once)
 {
     memset(d, 0, sizeof *d);
     d->cfg = cfg;
@@ -301,7 +301,7 @@ static int setup(daemon *d, const sc_config *cfg, sc_log *log, int once)
     return start_modules(d);
 }
 
-static void print_summary(daemon *d)
+static void print_summary(sidecar *d)
 {
     double up = (double)(sc_clock_mono_ns(d->env.clock) - d->started_mono_ns) / 1e9;
     sc_health_stats hs = {0};
@@ -321,7 +321,7 @@ static void print_summary(daemon *d)
 
 int sc_daemon_run(const sc_config *cfg, sc_log *log, int once)
 {
-    daemon *d = calloc(1, sizeof *d);
+    sidecar *d = calloc(1, sizeof *d);
     if (d == NULL)
         return SC_EXIT_RUNTIME;
     int rc = setup(d, cfg, log, once);
@@ -331,8 +331,10 @@ int sc_daemon_run(const sc_config *cfg, sc_log *log, int once)
         return SC_EXIT_RUNTIME;
     }
     if (rc < 0) {
-        sc_log_error(log, "could not start", SC_F_ERR("error", rc));
-        d->exit_code = SC_EXIT_RUNTIME;
+        if (d->exit_code == SC_EXIT_OK) {
+            sc_log_error(log, "could not start", SC_F_ERR("error", rc));
+            d->exit_code = SC_EXIT_RUNTIME;
+        }
         d->state = RUNNING;
         begin_shutdown(d, "startup failed");
     } else {

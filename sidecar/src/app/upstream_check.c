@@ -55,7 +55,7 @@ int sc_upcheck_start(sc_http_client *http, const sc_upcheck_opts *opts, sc_upche
         .n_headers = n_headers,
         .timeout_ms = opts->timeout_ms,
         .connect_timeout_ms = opts->connect_timeout_ms,
-        .max_response_bytes = 1 << 20,
+        .max_response_bytes = 0, /* the client default: cometapi.max_response_bytes */
         .capture_headers = capture,
         .n_capture = 1,
         .ca_file = opts->ca_file,
