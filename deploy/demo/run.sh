@@ -54,8 +54,8 @@ while ((t < duration)) && ((stop_requested == 0)) && kill -0 "$sidecar_pid" 2>/d
   t=$((t + 1))
   case $t in
     3) echo "$(date -u +%T)  demo           curl /healthz -> $(curl -s -o /dev/null -w '%{http_code}' $health/healthz), /readyz -> $(curl -s -o /dev/null -w '%{http_code}' $health/readyz)" ;;
-    6) printf '%s\n' "$key2" >"$out/api-key.new" && mv "$out/api-key.new" "$out/api-key"
-       echo "$(date -u +%T)  demo           rotated the API key file (as a Kubernetes Secret update would)" ;;
+    6) echo "$(date -u +%T)  demo           rotating the API key file (as a Kubernetes Secret update would)"
+       printf '%s\n' "$key2" >"$out/api-key.new" && mv "$out/api-key.new" "$out/api-key" ;;
   esac
 done
 

@@ -13,7 +13,7 @@ KEY = "sk-test-checkconfig-0123456789abcdef"
 
 def run(argv, env=None, timeout=10):
     p = Proc([args.binary, *argv], env=env)
-    runner.cleanups.append(p.kill)
+    runner.track(p)
     code = p.wait_exit(timeout)
     return code, p
 

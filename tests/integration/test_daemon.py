@@ -31,7 +31,7 @@ def start_sidecar(name, base_url, overrides=None, env=None, extra_args=()):
     full_env = {"COMETAPI_API_KEY": KEY}
     full_env.update(env or {})
     proc = Proc([args.binary, "--config", conf, *extra_args], env=full_env)
-    runner.cleanups.append(proc.kill)
+    runner.track(proc)
     return proc, f"http://127.0.0.1:{port}"
 
 

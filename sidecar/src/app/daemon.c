@@ -39,6 +39,7 @@ typedef struct sidecar {
     unsigned checks_failed;
     unsigned key_reloads;
     unsigned pending_closes;
+    sc_health_stats health_stats; /* taken at close, for the summary */
     uint64_t started_mono_ns;
     uint64_t drain_started_mono_ns;
 } sidecar;
@@ -160,6 +161,7 @@ static void close_everything(sidecar *d)
         return;
     d->state = CLOSING;
     if (d->health != NULL) {
+        sc_health_get_stats(d->health, &d->health_stats);
         d->pending_closes++;
         sc_health_close(d->health, on_module_closed, d);
     }
@@ -304,9 +306,7 @@ static int setup(sidecar *d, const sc_config *cfg, sc_log *log, int once)
 static void print_summary(sidecar *d)
 {
     double up = (double)(sc_clock_mono_ns(d->env.clock) - d->started_mono_ns) / 1e9;
-    sc_health_stats hs = {0};
-    if (d->health != NULL)
-        sc_health_get_stats(d->health, &hs);
+    const sc_health_stats hs = d->health_stats;
     sc_log_info(d->env.log, "stopped", SC_F_INT("exit_code", d->exit_code),
                 SC_F_DBL("uptime_s", up), SC_F_UINT("upstream_checks_ok", d->checks_ok),
                 SC_F_UINT("upstream_checks_failed", d->checks_failed),

@@ -35,6 +35,7 @@ class Runner:
         self.passed = 0
         self.failed = 0
         self.cleanups = []
+        self.procs = []
 
     def run(self, fn, *args):
         name = fn.__name__
@@ -45,12 +46,22 @@ class Runner:
         except Exception:
             self.failed += 1
             print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
+            for p in self.procs:  # the evidence: what each process of this test said last
+                tail = (p.raw["stderr"][-3000:]).decode("utf-8", "replace")
+                print(f"--- stderr tail of {' '.join(p.argv[:2])}:\n{tail}", flush=True)
         finally:
+            self.procs = []
             while self.cleanups:
                 try:
                     self.cleanups.pop()()
                 except Exception:
                     pass
+
+    def track(self, proc):
+        """Kills proc when the current test ends, and shows its stderr if the test fails."""
+        self.cleanups.append(proc.kill)
+        self.procs.append(proc)
+        return proc
 
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
@@ -163,7 +174,7 @@ def start_mock_upstream(runner, work_dir, keys=("sk-test-integration-0123456789a
         argv += ["--api-key", k]
     argv += list(extra)
     proc = Proc(argv)
-    runner.cleanups.append(proc.kill)
+    runner.track(proc)
     line = proc.wait_line("stdout", lambda l: "listening" in l, timeout=15)
     addr = json.loads(line)["listening"]
     return proc, f"http://{addr}/v1"
