@@ -14,7 +14,7 @@ fi
 jobs=$(nproc)
 build() {
   local dir=$1; shift
-  cmake -S . -B "$dir" -DSC_WERROR=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -DSC_WERROR=ON -DSC_BUILD_TESTS=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs" -- --no-print-directory >/dev/null
 }
 build build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -11,7 +11,7 @@ duration=${DEMO_SECONDS:-20}
 out="$root/out/demo"
 
 bash deploy/install-deps.sh
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSC_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSC_BUILD_TESTS=ON >/dev/null
 cmake --build build/release -j"$(nproc)" --target comet-sidecar -- --no-print-directory >/dev/null
 bin="$root/build/release/sidecar/comet-sidecar"
 
