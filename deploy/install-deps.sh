@@ -9,7 +9,7 @@ set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config libc6-dev libuv1-dev libcurl4-openssl-dev libcjson-dev
             zlib1g-dev libnanopb-dev nanopb python3-protobuf libprotobuf-c-dev protobuf-c-compiler
             python3 ca-certificates curl)
-test_pkgs=(protobuf-compiler nginx caddy prometheus valgrind clang libclang-rt-14-dev procps
+test_pkgs=(protobuf-compiler nginx caddy prometheus valgrind clang clang-format libclang-rt-14-dev procps
            iproute2)
 
 want=("${build_pkgs[@]}")

@@ -47,7 +47,8 @@ static void every_key_and_variable_is_documented(void)
         char vars[256];
         snprintf(vars, sizeof vars, "%s", env + 4);
         vars[strcspn(vars, ",)")] = '\0';
-        for (char *save = NULL, *v = strtok_r(vars, " ", &save); v; v = strtok_r(NULL, " ", &save)) {
+        for (char *save = NULL, *v = strtok_r(vars, " ", &save); v;
+             v = strtok_r(NULL, " ", &save)) {
             snprintf(needle, sizeof needle, "`%s`", v);
             if (strstr(readme, needle) == NULL) {
                 fprintf(stderr, "  README lacks the variable %s\n", v);

@@ -39,9 +39,17 @@ static void http_dates(void)
 
 static void junk_is_rejected(void)
 {
-    const char *bad[] = {"", "  ", "-1", "1.5", "12s", "soon", "Sun, 06 Nov 1994 08:49:37",
-                         "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT",
-                         "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT x"};
+    const char *bad[] = {"",
+                         "  ",
+                         "-1",
+                         "1.5",
+                         "12s",
+                         "soon",
+                         "Sun, 06 Nov 1994 08:49:37",
+                         "Sun, 06 Foo 1994 08:49:37 GMT",
+                         "Sun, 32 Nov 1994 08:49:37 GMT",
+                         "Sun, 06 Nov 1994 25:49:37 GMT",
+                         "Sun, 06 Nov 1994 08:49:37 GMT x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t ms = 42;
         CHECK_EQ(parse(bad[i], 0, &ms), -EINVAL);

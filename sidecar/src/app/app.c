@@ -95,8 +95,7 @@ static int main_with_log(int argc, char **argv, sc_log *log)
         return SC_EXIT_OK;
     }
     if (cli.version) {
-        printf("%s %s (libuv %s, %s)\n", SC_NAME, SC_VERSION, uv_version_string(),
-               curl_version());
+        printf("%s %s (libuv %s, %s)\n", SC_NAME, SC_VERSION, uv_version_string(), curl_version());
         return SC_EXIT_OK;
     }
     sc_log_level level;

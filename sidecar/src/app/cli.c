@@ -13,9 +13,9 @@ typedef struct {
 } opt_def;
 
 static const opt_def options[] = {
-    {"--config", OPT_VALUE},  {"--set", OPT_VALUE},  {"--check-config", OPT_FLAG},
-    {"--once", OPT_FLAG},     {"--log-level", OPT_VALUE}, {"--version", OPT_FLAG},
-    {"--help", OPT_FLAG},     {"-h", OPT_FLAG},
+    {"--config", OPT_VALUE}, {"--set", OPT_VALUE},       {"--check-config", OPT_FLAG},
+    {"--once", OPT_FLAG},    {"--log-level", OPT_VALUE}, {"--version", OPT_FLAG},
+    {"--help", OPT_FLAG},    {"-h", OPT_FLAG},
 };
 
 static int apply(sc_cli *cli, const char *name, const char *value, char *err, size_t cap)
@@ -93,7 +93,8 @@ const char *sc_cli_help(void)
            "exports it as OpenTelemetry over OTLP/HTTP.\n"
            "\n"
            "Options:\n"
-           "  --config FILE        JSON configuration file. Layers apply in this order, later wins:\n"
+           "  --config FILE        JSON configuration file. Layers apply in this order, later "
+           "wins:\n"
            "                       built-in defaults, FILE, environment variables, --set.\n"
            "  --set KEY=VALUE      Override one configuration key by its dotted path, e.g.\n"
            "                       --set cometapi.base_url=http://127.0.0.1:8080/v1\n"
@@ -102,14 +103,16 @@ const char *sc_cli_help(void)
            "                       with secrets redacted, and exit.\n"
            "  --once               Deploy-gate mode: run the configured checks once, flush the\n"
            "                       telemetry, and exit 0 only if every check met its expectation.\n"
-           "  --log-level LEVEL    debug, info, warn or error (overrides log.level). Logs are JSON\n"
+           "  --log-level LEVEL    debug, info, warn or error (overrides log.level). Logs are "
+           "JSON\n"
            "                       lines on stderr.\n"
            "  --version            Print the version and exit.\n"
            "  --help, -h           Print this help and exit.\n"
            "\n"
            "Environment:\n"
            "  COMETAPI_BASE_URL, COMETAPI_API_KEY, COMETAPI_API_KEY_FILE, COMETAPI_MODEL,\n"
-           "  OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_EXPORTER_OTLP_*,\n"
+           "  OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, "
+           "OTEL_EXPORTER_OTLP_*,\n"
            "  OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_BSP_*, OTEL_METRIC_EXPORT_*.\n"
            "  See the README for every key and variable.\n"
            "\n"

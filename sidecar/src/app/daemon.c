@@ -86,11 +86,10 @@ static void on_check_done(const sc_upcheck_result *r, void *arg)
     const char *err = r->error == SC_HTTP_OK ? "none" : sc_http_error_name(r->error);
     SC_LOG_AT(d->env.log, r->ok ? SC_LOG_INFO : SC_LOG_WARN, "upstream check finished",
               SC_F_BOOL("ok", r->ok), SC_F_INT("http_status", r->status), SC_F_STR("error", err),
-              SC_F_DBL("duration_s", r->total_s),
-              SC_F_STR("upstream_request_id", r->request_id), SC_F_END);
+              SC_F_DBL("duration_s", r->total_s), SC_F_STR("upstream_request_id", r->request_id),
+              SC_F_END);
     sc_view_event(&d->view, "upstream", "GET /models  %s  status %ld  %.0f ms  %s",
-                  r->ok ? "OK  " : "FAIL", r->status, r->total_s * 1000.0,
-                  r->ok ? "" : err);
+                  r->ok ? "OK  " : "FAIL", r->status, r->total_s * 1000.0, r->ok ? "" : err);
     if (d->once && d->checks_in_flight == 0 && d->state == RUNNING) {
         d->exit_code = d->checks_failed ? SC_EXIT_CHECK_FAILED : SC_EXIT_OK;
         begin_shutdown(d, "once: checks finished");
@@ -133,7 +132,8 @@ static void on_key_change(sc_keyfile *kf, void *arg)
     sidecar *d = arg;
     d->key_reloads++;
     sc_log_set_secret(d->env.log, 0, sc_keyfile_key(d->keys));
-    sc_log_info(d->env.log, "api key reloaded", SC_F_UINT("generation", sc_keyfile_generation(d->keys)));
+    sc_log_info(d->env.log, "api key reloaded",
+                SC_F_UINT("generation", sc_keyfile_generation(d->keys)));
     sc_view_event(&d->view, "api key", "reloaded from file (generation %llu); verifying it",
                   (unsigned long long)sc_keyfile_generation(d->keys));
     if (d->state == RUNNING)

@@ -9,8 +9,8 @@
 #include "loop/http_client.h"
 
 typedef struct sc_upcheck_result {
-    int ok;             /* 2xx */
-    long status;        /* 0 when no response */
+    int ok;      /* 2xx */
+    long status; /* 0 when no response */
     sc_http_error error;
     double total_s;
     double first_byte_s;

@@ -11,7 +11,7 @@
 #include "core/clock.h"
 
 typedef struct sc_view {
-    FILE *out;   /* not owned */
+    FILE *out; /* not owned */
     int enabled;
     const sc_clock *clock;
 } sc_view;

@@ -13,7 +13,7 @@
 
 #include "core/clock.h"
 
-#define SC_LOG_LINE_MAX 8192
+#define SC_LOG_LINE_MAX    8192
 #define SC_LOG_MAX_SECRETS 4
 
 typedef enum { SC_LOG_DEBUG, SC_LOG_INFO, SC_LOG_WARN, SC_LOG_ERROR, SC_LOG_OFF } sc_log_level;
@@ -32,10 +32,10 @@ typedef struct sc_log_field {
     } v;
 } sc_log_field;
 
-#define SC_F_STR(k, x) ((sc_log_field){.key = (k), .type = SC_LF_STR, .v.s = (x)})
-#define SC_F_INT(k, x) ((sc_log_field){.key = (k), .type = SC_LF_INT, .v.i = (int64_t)(x)})
+#define SC_F_STR(k, x)  ((sc_log_field){.key = (k), .type = SC_LF_STR, .v.s = (x)})
+#define SC_F_INT(k, x)  ((sc_log_field){.key = (k), .type = SC_LF_INT, .v.i = (int64_t)(x)})
 #define SC_F_UINT(k, x) ((sc_log_field){.key = (k), .type = SC_LF_UINT, .v.u = (uint64_t)(x)})
-#define SC_F_DBL(k, x) ((sc_log_field){.key = (k), .type = SC_LF_DBL, .v.d = (double)(x)})
+#define SC_F_DBL(k, x)  ((sc_log_field){.key = (k), .type = SC_LF_DBL, .v.d = (double)(x)})
 #define SC_F_BOOL(k, x) ((sc_log_field){.key = (k), .type = SC_LF_BOOL, .v.b = !!(x)})
 /* A negative errno rendered as its message. */
 #define SC_F_ERR(k, rc) SC_F_STR((k), sc_log_strerror(rc))
@@ -50,7 +50,8 @@ void sc_log_set_level(sc_log *log, sc_log_level level);
 int sc_log_enabled(const sc_log *log, sc_log_level level);
 
 /* Registers (or, with NULL, clears) a secret in slot 0..SC_LOG_MAX_SECRETS-1; the logger keeps a
- * copy, wiped on replace and free. Secrets shorter than 4 bytes are ignored (too many false hits). */
+ * copy, wiped on replace and free. Secrets shorter than 4 bytes are ignored (too many false hits).
+ */
 int sc_log_set_secret(sc_log *log, unsigned slot, const char *secret);
 
 /* "debug" | "info" | "warn" | "error" | "off" (case-insensitive; "warning" accepted). */
@@ -71,8 +72,8 @@ void sc_log_emit(sc_log *log, sc_log_level level, const char *msg, const sc_log_
         }                                                                                          \
     } while (0)
 #define sc_log_debug(log, ...) SC_LOG_AT((log), SC_LOG_DEBUG, __VA_ARGS__, SC_F_END)
-#define sc_log_info(log, ...) SC_LOG_AT((log), SC_LOG_INFO, __VA_ARGS__, SC_F_END)
-#define sc_log_warn(log, ...) SC_LOG_AT((log), SC_LOG_WARN, __VA_ARGS__, SC_F_END)
+#define sc_log_info(log, ...)  SC_LOG_AT((log), SC_LOG_INFO, __VA_ARGS__, SC_F_END)
+#define sc_log_warn(log, ...)  SC_LOG_AT((log), SC_LOG_WARN, __VA_ARGS__, SC_F_END)
 #define sc_log_error(log, ...) SC_LOG_AT((log), SC_LOG_ERROR, __VA_ARGS__, SC_F_END)
 
 #endif

@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 typedef struct sc_rng {
-    int seeded;        /* 1: deterministic test source */
-    uint64_t state;    /* splitmix64 state when seeded */
-    size_t pos;        /* next unread byte of pool */
+    int seeded;     /* 1: deterministic test source */
+    uint64_t state; /* splitmix64 state when seeded */
+    size_t pos;     /* next unread byte of pool */
     unsigned char pool[256];
 } sc_rng;
 

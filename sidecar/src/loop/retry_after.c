@@ -98,8 +98,8 @@ static int parse_http_date(cursor *c, time_t *out)
         if (!read_month(c, &mon))
             return 0;
         skip_spaces(c);
-        if (!read_num(c, 0, &day) || !eat_char(c, ' ') || !read_time(c, &tm) ||
-            !eat_char(c, ' ') || !read_num(c, 4, &year))
+        if (!read_num(c, 0, &day) || !eat_char(c, ' ') || !read_time(c, &tm) || !eat_char(c, ' ') ||
+            !read_num(c, 4, &year))
             return 0;
     } else if (read_num(c, 2, &day) && eat_char(c, '-')) { /* RFC 850: "Sunday, 06-Nov-94 ..." */
         if (!read_month(c, &mon) || !eat_char(c, '-') || !read_num(c, 2, &year) ||
