@@ -1,9 +1,10 @@
 /* otlp_proto.c - owns: the nanopb callbacks that walk spans, attributes and metric snapshots in
- * place, the size-then-write encoding into an sc_buf, and the response decoders.
+ * place, the hand-written KeyValue encoding, writing into an sc_buf, and the response decoders.
  *
  * Every callback argument is a small struct on the stack of the callback one level up, so the
- * whole tree is described without allocation and can be walked again (nanopb walks each
- * submessage twice: once to size it, once to write it). Callbacks must therefore be pure. */
+ * whole tree is described without allocation and can be walked again (nanopb sizes each
+ * submessage before writing it, so a callback runs once per enclosing level). Callbacks must
+ * therefore be pure. */
 #include "export/otlp_proto.h"
 
 #include <errno.h>
@@ -65,54 +66,117 @@ static void set_cstr(pb_callback_t *cb, const char *c)
         set_cb(cb, enc_cstr, c);
 }
 
-/* ArrayValue.values of a string array: one AnyValue{string_value} per item. */
-static bool enc_str_items(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
+/* ---- KeyValue, written by hand ----
+ * Attributes are most of a request and the most deeply nested part of it. Through nanopb each
+ * KeyValue/AnyValue would be walked once per enclosing level (every submessage is sized before
+ * it is written) and its field descriptors iterated each time; computing their sizes with
+ * arithmetic and writing them with nanopb's primitives makes them a single pass. The bytes are
+ * the canonical encoding (fields in number order), the same nanopb would produce. */
+
+#define KV_KEY       NPB(common_v1_KeyValue_key_tag)
+#define KV_VALUE     NPB(common_v1_KeyValue_value_tag)
+#define ANY_STRING   NPB(common_v1_AnyValue_string_value_tag)
+#define ANY_BOOL     NPB(common_v1_AnyValue_bool_value_tag)
+#define ANY_INT      NPB(common_v1_AnyValue_int_value_tag)
+#define ANY_DOUBLE   NPB(common_v1_AnyValue_double_value_tag)
+#define ANY_ARRAY    NPB(common_v1_AnyValue_array_value_tag)
+#define ARRAY_VALUES NPB(common_v1_ArrayValue_values_tag)
+
+static size_t varint_size(uint64_t v)
 {
-    const sc_attr *a = *arg;
-    for (size_t i = 0; i < a->v.arr.n; i++) {
-        NPB(common_v1_AnyValue) v = NPB(common_v1_AnyValue_init_zero);
-        v.which_value = NPB(common_v1_AnyValue_string_value_tag);
-        set_cb(&v.value.string_value, enc_slice, &a->v.arr.items[i]);
-        if (!enc_sub(s, f, NPB(common_v1_AnyValue_fields), &v))
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* A length-delimited field with a one-byte tag (every field number here is < 16). */
+static size_t len_field_size(size_t len)
+{
+    return 1 + varint_size(len) + len;
+}
+
+static size_t any_string_size(size_t len)
+{
+    return len_field_size(len);
+}
+
+static size_t array_size(const sc_attr *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->v.arr.n; i++)
+        n += len_field_size(any_string_size(a->v.arr.items[i].len));
+    return n;
+}
+
+static size_t any_size(const sc_attr *a)
+{
+    switch (a->type) {
+    case SC_ATTR_STRING:
+        return any_string_size(a->v.s.len);
+    case SC_ATTR_INT:
+        return 1 + varint_size((uint64_t)a->v.i);
+    case SC_ATTR_DOUBLE:
+        return 1 + 8;
+    case SC_ATTR_BOOL:
+        return 1 + 1;
+    case SC_ATTR_STRING_ARRAY:
+        return len_field_size(array_size(a));
+    }
+    return 0;
+}
+
+static bool put_len(pb_ostream_t *s, uint32_t tag, size_t len)
+{
+    return pb_encode_tag(s, PB_WT_STRING, tag) && pb_encode_varint(s, len);
+}
+
+static bool put_str(pb_ostream_t *s, uint32_t tag, const char *p, size_t len)
+{
+    return put_len(s, tag, len) && pb_write(s, (const pb_byte_t *)p, len);
+}
+
+static bool put_any(pb_ostream_t *s, const sc_attr *a)
+{
+    switch (a->type) {
+    case SC_ATTR_STRING:
+        return put_str(s, ANY_STRING, a->v.s.ptr, a->v.s.len);
+    case SC_ATTR_INT:
+        return pb_encode_tag(s, PB_WT_VARINT, ANY_INT) && pb_encode_varint(s, (uint64_t)a->v.i);
+    case SC_ATTR_DOUBLE:
+        return pb_encode_tag(s, PB_WT_64BIT, ANY_DOUBLE) && pb_encode_fixed64(s, &a->v.d);
+    case SC_ATTR_BOOL:
+        return pb_encode_tag(s, PB_WT_VARINT, ANY_BOOL) && pb_encode_varint(s, a->v.b != 0);
+    case SC_ATTR_STRING_ARRAY:
+        if (!put_len(s, ANY_ARRAY, array_size(a)))
             return false;
+        for (size_t i = 0; i < a->v.arr.n; i++) {
+            const sc_attr_str *it = &a->v.arr.items[i];
+            if (!put_len(s, ARRAY_VALUES, any_string_size(it->len)) ||
+                !put_str(s, ANY_STRING, it->ptr, it->len))
+                return false;
+        }
+        return true;
     }
     return true;
 }
 
-/* One KeyValue. A oneof member is encoded even when it holds its default (an empty string, 0,
- * false): presence is what carries the attribute's type. */
+/* One KeyValue as an element of the repeated field f. A oneof member is written even when it
+ * holds its default (an empty string, 0, false): presence is what carries the type. Sizing
+ * streams only count, so they get the length without the walk. */
 static bool enc_kv(pb_ostream_t *s, const pb_field_t *f, const sc_attr *a)
 {
-    NPB(common_v1_KeyValue) kv = NPB(common_v1_KeyValue_init_zero);
-    NPB(common_v1_AnyValue) *v = &kv.value;
-    set_cb(&kv.key, enc_cstr, a->key);
-    kv.has_value = true;
-    switch (a->type) {
-    case SC_ATTR_STRING:
-        v->which_value = NPB(common_v1_AnyValue_string_value_tag);
-        set_cb(&v->value.string_value, enc_slice, &a->v.s);
-        break;
-    case SC_ATTR_INT:
-        v->which_value = NPB(common_v1_AnyValue_int_value_tag);
-        v->value.int_value = a->v.i;
-        break;
-    case SC_ATTR_DOUBLE:
-        v->which_value = NPB(common_v1_AnyValue_double_value_tag);
-        v->value.double_value = a->v.d;
-        break;
-    case SC_ATTR_BOOL:
-        v->which_value = NPB(common_v1_AnyValue_bool_value_tag);
-        v->value.bool_value = a->v.b != 0;
-        break;
-    case SC_ATTR_STRING_ARRAY:
-        v->which_value = NPB(common_v1_AnyValue_array_value_tag);
-        if (a->v.arr.n > 0)
-            set_cb(&v->value.array_value.values, enc_str_items, a);
-        break;
-    default:
+    if (a->type < SC_ATTR_STRING || a->type > SC_ATTR_STRING_ARRAY)
         return true; /* not an attribute the telemetry layer stores; nothing to say */
-    }
-    return enc_sub(s, f, NPB(common_v1_KeyValue_fields), &kv);
+    size_t key_len = strlen(a->key), value = any_size(a);
+    size_t kv = len_field_size(key_len) + len_field_size(value);
+    if (!pb_encode_tag_for_field(s, f) || !pb_encode_varint(s, kv))
+        return false;
+    if (s->callback == NULL)
+        return pb_write(s, NULL, kv);
+    return put_str(s, KV_KEY, a->key, key_len) && put_len(s, KV_VALUE, value) && put_any(s, a);
 }
 
 typedef struct attr_list {
@@ -446,28 +510,31 @@ static bool write_buf(pb_ostream_t *s, const pb_byte_t *p, size_t n)
     return w->rc == 0;
 }
 
-/* Size pass, cap check, then one write pass: straight into out's spare capacity when it is big
- * enough (the steady state of a reused buffer), else appended piecewise, growing out. */
+/* Steady state (a reused buffer with room): one write pass straight into out's spare capacity,
+ * bounded by the cap. Otherwise, or when that runs out of room: a size pass, the cap check, and a
+ * write pass that appends piecewise, growing out. */
 static int encode_into(sc_buf *out, const pb_msgdesc_t *fields, const void *msg)
 {
+    size_t mark = out->len;
+    if (out->data != NULL && out->cap - out->len > 1) {
+        size_t room = min_size(out->cap - out->len - 1, out->max - out->len); /* keep the NUL */
+        pb_ostream_t os = pb_ostream_from_buffer((pb_byte_t *)out->data + mark, room);
+        if (pb_encode(&os, fields, msg)) {
+            out->len += os.bytes_written;
+            out->data[out->len] = '\0';
+            return 0;
+        }
+        out->data[mark] = '\0'; /* only bytes past len were written */
+    }
     size_t n = 0;
     if (!pb_get_encoded_size(&n, fields, msg))
         return -EINVAL;
-    if (n > out->max || out->len > out->max - n)
+    if (n > out->max || mark > out->max - n)
         return -ENOBUFS;
-    size_t mark = out->len;
     buf_writer w = {out, 0};
-    bool direct = out->data != NULL && out->cap - out->len > n; /* n bytes and the NUL fit */
-    pb_ostream_t os =
-        direct ? pb_ostream_from_buffer((pb_byte_t *)out->data + out->len, n)
-               : (pb_ostream_t){.callback = write_buf, .state = &w, .max_size = SIZE_MAX};
-    if (pb_encode(&os, fields, msg) && os.bytes_written == n) {
-        if (direct) {
-            out->len += n;
-            out->data[out->len] = '\0';
-        }
+    pb_ostream_t os = {.callback = write_buf, .state = &w, .max_size = SIZE_MAX};
+    if (pb_encode(&os, fields, msg) && os.bytes_written == n)
         return 0;
-    }
     /* Undo a partial append so out is unchanged, as sc_buf promises for its own failures. */
     if (out->data != NULL) {
         out->len = mark;
