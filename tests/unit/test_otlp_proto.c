@@ -71,6 +71,11 @@ static sc_resource *make_resource(void)
  */
 
 static const sc_attr_str MODELS[] = {{"gpt-4o-mini", 11}, {"", 0}, {"claude-3-5-haiku", 16}};
+#define LONG                                                                                       \
+    "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij" \
+    "klmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123" \
+    "456789abcdefghijklmnopqrstuvwxyz"
+static const sc_attr_str LONG_ITEMS[] = {{LONG, 60}, {LONG, 70}, {LONG, 1}};
 
 /* Fills span i of a varied set: 0 mod 3 a rich root CLIENT span (every attribute type, events,
  * links, ERROR status, tracestate, remote parent flags), 1 mod 3 its child (OK status), 2 mod 3 a
@@ -108,6 +113,9 @@ static void fill_span(sc_span *s, int i, sc_rng *rng, sc_clock_fake *clk, sc_spa
             SC_ATTR_STRARR("comet.none", NULL, 0),
             SC_ATTR_STR("comet.empty", ""),
             SC_ATTR_STR("comet.utf8", "caf\xc3\xa9 \xe2\x9c\x93"),
+            /* Lengths past 127 take two-byte varints at every level (value, KeyValue, array). */
+            SC_ATTR_STRN("comet.long", LONG, 200),
+            SC_ATTR_STRARR("comet.long_items", LONG_ITEMS, 3),
         };
         CHECK_EQ(sc_span_set_attrs(s, attrs, SC_ATTR_COUNT(attrs)), 0);
         sc_attr ev_attrs[] = {SC_ATTR_DBL("gen_ai.response.ttft_ms", 183.5),
@@ -382,7 +390,9 @@ static void traces_roundtrip_from_a_wrapped_queue(void)
         CHECK_STR(s0->name, "span-0");
         CHECK_STR(s0->trace_state, "comet=1,vendor=abc");
         CHECK_EQ(s0->kind, 3);
-        CHECK_EQ(s0->n_attributes, 11);
+        CHECK_EQ(s0->n_attributes, 13);
+        CHECK_EQ(strlen(s0->attributes[11]->value->string_value), 200);
+        CHECK_EQ(s0->attributes[12]->value->array_value->n_values, 3);
         CHECK_STR(s0->attributes[7]->key, "comet.models");
         CHECK_EQ(s0->attributes[7]->value->array_value->n_values, 3);
         CHECK_STR(s0->attributes[7]->value->array_value->values[1]->string_value, "");
