@@ -26,14 +26,10 @@
 
 #include <stddef.h>
 
+#include "config/config.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "telemetry/attr.h"
-
-/* Declared here, not included: config/config.h and telemetry/metrics.h both define
- * SC_TEMPORALITY_* enumerators, so encoders that need metrics.h must not pull config.h in. */
-typedef struct sc_config sc_config;
-typedef const char *(*sc_config_getenv_fn)(void *ctx, const char *name);
 
 #define SC_RESOURCE_ENV_POD_NAME       "K8S_POD_NAME"
 #define SC_RESOURCE_ENV_NAMESPACE_NAME "K8S_NAMESPACE_NAME"
