@@ -1,7 +1,9 @@
 /* test_schema_doc.c - checks dashboards/telemetry-schema.md against telemetry/schema.{h,c} in
  * BOTH directions: every C metric (name, unit, kind, description, buckets), enumerated value set
  * and attribute key is documented exactly, and the document lists nothing the C side lacks.
- * Also checks the document's own consistency (fixed headers, references between tables).
+ * Also checks the document's own consistency (fixed headers, references between tables), and
+ * that what the recorder actually emits (span and metric attribute sets, types, enumerated
+ * values) is what the document lists for each span and metric.
  *
  * The document is found from this file's path (CMake compiles with absolute paths), or from the
  * SC_SCHEMA_DOC environment variable. */
@@ -11,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
+#include "core/rng.h"
 #include "harness.h"
+#include "telemetry/recorder.h"
 #include "telemetry/schema.h"
 
 #define MAX_ROWS  600
@@ -498,6 +503,272 @@ static void document_is_consistent(void)
     CHECK(find_row("Resource attributes", 0, "k8s.pod.name") != NULL);
 }
 
+/* ---- The recorder's output is what the document says ----------------------------------------- */
+
+#define S(lit) ((sc_attr_str){(lit), sizeof(lit) - 1})
+
+static const char *type_name(sc_attr_type t)
+{
+    switch (t) {
+    case SC_ATTR_STRING:
+        return "string";
+    case SC_ATTR_INT:
+        return "int";
+    case SC_ATTR_DOUBLE:
+        return "double";
+    case SC_ATTR_BOOL:
+        return "bool";
+    case SC_ATTR_STRING_ARRAY:
+        return "string[]";
+    }
+    return "?";
+}
+
+static int in_value_set(const char *key, sc_attr_str v)
+{
+    int i = 0;
+    const row *r;
+    while ((r = next_row("Value sets", &i)) != NULL)
+        if (strcmp(r->cell[0], key) == 0 && strlen(r->cell[1]) == v.len &&
+            memcmp(r->cell[1], v.ptr, v.len) == 0)
+            return 1;
+    return 0;
+}
+
+/* One attribute against the Attributes table (type, enum values). */
+static void check_attr_doc(const char *where, const sc_attr *a)
+{
+    const row *d = find_row("Attributes", 0, a->key);
+    if (d == NULL) {
+        fprintf(stderr, "%s: %s is not documented\n", where, a->key);
+        CHECK(d != NULL);
+        return;
+    }
+    CHECK_STR(d->cell[1], type_name(a->type));
+    const char *values = d->cell[3];
+    if (a->type == SC_ATTR_STRING && strncmp(values, "enum", 4) == 0) {
+        const char *key = values[4] == ' ' ? values + 5 : a->key;
+        if (!in_value_set(key, a->v.s))
+            fprintf(stderr, "%s: %s=%.*s is not in its value set\n", where, a->key, (int)a->v.s.len,
+                    a->v.s.ptr);
+        CHECK(in_value_set(key, a->v.s));
+    }
+}
+
+/* keys[0..n) against the rows of `section` whose first cell is `owner`: each documented for the
+ * owner (column 1), and every "always" row present. */
+static void check_set_doc(const char *section, const char *owner, const char *const *keys, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        int found = 0, i = 0;
+        const row *r;
+        while ((r = next_row(section, &i)) != NULL)
+            found |= strcmp(r->cell[0], owner) == 0 && strcmp(r->cell[1], keys[k]) == 0;
+        if (!found)
+            fprintf(stderr, "%s: %s has undocumented attribute %s\n", section, owner, keys[k]);
+        CHECK(found);
+    }
+    int i = 0;
+    const row *r;
+    while ((r = next_row(section, &i)) != NULL) {
+        if (strcmp(r->cell[0], owner) != 0 || strcmp(r->cell[2], "always") != 0)
+            continue;
+        int found = 0;
+        for (size_t k = 0; k < n; k++)
+            found |= strcmp(keys[k], r->cell[1]) == 0;
+        if (!found)
+            fprintf(stderr, "%s: %s lacks always-present %s\n", section, owner, r->cell[1]);
+        CHECK(found);
+    }
+}
+
+static void check_span_doc(const sc_span *s, const char *type)
+{
+    const char *keys[SC_SPAN_MAX_ATTRS];
+    sc_attr_str items[SC_SPAN_ARRAY_MAX];
+    const row *d = find_row("Spans", 0, type);
+    REQUIRE(d != NULL);
+    CHECK_EQ(s->kind,
+             strcmp(d->cell[2], "SERVER") == 0 ? SC_SPAN_KIND_SERVER : SC_SPAN_KIND_CLIENT);
+    CHECK_EQ(s->dropped_attributes_count, 0);
+    for (size_t i = 0; i < s->n_attrs; i++) {
+        sc_attr a;
+        sc_span_attr_get(s, &s->attrs[i], &a, items);
+        keys[i] = a.key;
+        check_attr_doc(type, &a);
+    }
+    check_set_doc("Span attributes", type, keys, s->n_attrs);
+    for (size_t e = 0; e < s->n_events; e++) {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)s->events[e].name.len,
+                 s->arena + s->events[e].name.off);
+        const row *ev = find_row("Span events", 0, name);
+        CHECK(ev != NULL && strcmp(ev->cell[1], type) == 0);
+        for (size_t k = 0; k < s->events[e].n_attrs; k++) {
+            sc_attr a;
+            sc_span_attr_get(s, &s->event_attrs[s->events[e].first_attr + k], &a, items);
+            check_attr_doc(name, &a);
+            int found = 0, i = 0;
+            const row *r;
+            while ((r = next_row("Span events", &i)) != NULL)
+                found |= strcmp(r->cell[0], name) == 0 && strcmp(r->cell[2], a.key) == 0;
+            CHECK(found);
+        }
+    }
+}
+
+static void fill_records(sc_recorder *r, sc_span_context *run)
+{
+    sc_span_context self;
+    REQUIRE(sc_recorder_begin_run(r, run) == 0);
+    REQUIRE(sc_recorder_begin_attempt(r, run, &self) == 0);
+    sc_attempt_record a;
+    sc_record_attempt_init(&a);
+    a.source = SC_SOURCE_CANARY;
+    a.kind = SC_SPAN_KIND_CLIENT;
+    a.span = self;
+    a.has_span = a.has_parent = 1;
+    a.parent = *run;
+    a.method = S("POST");
+    a.route = S("/v1/chat/completions");
+    a.status_code = 503;
+    a.url_scheme = S("https");
+    a.server_address = S("api.cometapi.com");
+    a.server_port = 443;
+    a.resend_count = 1;
+    a.error_class = SC_ERROR_CLASS_UPSTREAM_ERROR;
+    a.error_type = S("503");
+    a.fallback = SC_FALLBACK_USED;
+    a.fallback_reason = S("upstream_error");
+    a.operation = S("chat");
+    a.request_model = S("gpt-4o-mini");
+    a.response_model = S("gpt-4o-mini");
+    a.response_id = S("chatcmpl-1");
+    a.finish_reasons[0] = S("stop");
+    a.n_finish_reasons = 1;
+    a.usage_present = 1;
+    a.input_tokens = 3;
+    a.output_tokens = 4;
+    a.stream = 1;
+    a.first_chunk_ns = 5;
+    a.start_ns = 1;
+    a.end_ns = 100;
+    a.probe = S("chat-basic");
+    a.upstream_request_id = S("req-1");
+    CHECK_EQ(sc_recorder_attempt(r, &a), 0);
+    sc_attempt_record o = a; /* the minimal attempt: only the always-present attributes */
+    sc_record_attempt_init(&o);
+    o.source = SC_SOURCE_CANARY;
+    o.kind = SC_SPAN_KIND_CLIENT;
+    o.method = S("PROPFIND");
+    CHECK_EQ(sc_recorder_attempt(r, &o), 0);
+
+    sc_attempt_record l = a;
+    l.source = SC_SOURCE_ACCESS_LOG;
+    l.kind = SC_SPAN_KIND_SERVER;
+    l.has_span = 0;
+    l.parent_is_remote = 1;
+    l.probe = (sc_attr_str){NULL, 0};
+    CHECK_EQ(sc_recorder_attempt(r, &l), 0);
+    sc_attempt_record lo;
+    sc_record_attempt_init(&lo);
+    lo.source = SC_SOURCE_ACCESS_LOG;
+    lo.kind = SC_SPAN_KIND_SERVER;
+    lo.method = S("GET");
+    lo.status_code = 200;
+    CHECK_EQ(sc_recorder_attempt(r, &lo), 0);
+    lo.operation = S("chat"); /* a success without usage: gateway.usage.missing */
+    CHECK_EQ(sc_recorder_attempt(r, &lo), 0);
+
+    sc_run_record rr;
+    sc_record_run_init(&rr);
+    rr.ctx = *run;
+    rr.probe = S("chat-basic");
+    rr.operation = S("chat");
+    rr.request_model = S("gpt-4o-mini");
+    rr.response_model = S("gpt-4o-mini");
+    rr.response_id = S("chatcmpl-1");
+    rr.finish_reasons[0] = S("stop");
+    rr.n_finish_reasons = 1;
+    rr.error_class = SC_ERROR_CLASS_TIMEOUT;
+    rr.retries = 2;
+    rr.fallback = SC_FALLBACK_USED;
+    rr.fallback_reason = S("timeout");
+    rr.usage_present = 1;
+    rr.input_tokens = 3;
+    rr.output_tokens = 4;
+    rr.stream = 1;
+    rr.first_chunk_ns = 5;
+    rr.server_address = S("api.cometapi.com");
+    rr.server_port = 443;
+    rr.end_ns = 100;
+    rr.violations[0] = S("usage_consistent");
+    rr.n_violations = 1;
+    rr.drift_added[0] = S("a.b");
+    rr.n_drift_added = 1;
+    rr.drift_missing[0] = S("c");
+    rr.n_drift_missing = 1;
+    CHECK_EQ(sc_recorder_run(r, &rr), 0);
+    sc_run_record rmin;
+    sc_record_run_init(&rmin);
+    REQUIRE(sc_recorder_begin_run(r, &rmin.ctx) == 0);
+    rmin.probe = S("p");
+    rmin.operation = S("chat");
+    rmin.passed = 1;
+    CHECK_EQ(sc_recorder_run(r, &rmin), 0);
+}
+
+static void recorder_output_is_documented(void)
+{
+    sc_clock_fake clk;
+    sc_rng rng;
+    sc_span_queue *q = NULL;
+    sc_metrics *m = NULL;
+    sc_recorder *r = NULL;
+    sc_instrument *inst[SC_METRIC__COUNT];
+    const sc_metrics_snapshot *snap = NULL;
+    sc_clock_fake_init(&clk, 1795375401000000000ull);
+    sc_rng_init_seeded(&rng, 1);
+    sc_env env = {.clock = &clk.base, .rng = &rng};
+    sc_span_queue_opts qo = {.capacity = 16};
+    sc_metrics_opts mo = {.clock = &clk.base};
+    sc_span_context run;
+    REQUIRE(sc_span_queue_new(&q, &qo) == 0);
+    REQUIRE(sc_metrics_new(&m, &mo) == 0);
+    REQUIRE(sc_metrics_register_schema(m, inst) == 0);
+    REQUIRE(sc_recorder_new(&r, &env, q, inst, NULL) == 0);
+    fill_records(r, &run);
+
+    static const char *const types[] = {
+        "canary.attempt",    "canary.attempt", "accesslog.request", "accesslog.request",
+        "accesslog.request", "canary.run",     "canary.run"};
+    CHECK_EQ(sc_span_queue_pending(q), 7);
+    sc_span *a, *b;
+    size_t na, nb;
+    sc_span_queue_peek(q, 16, &a, &na, &b, &nb);
+    for (size_t i = 0; i < na && i < 7; i++)
+        check_span_doc(&a[i], types[i]);
+
+    REQUIRE(sc_metrics_collect(m, &snap) == 0);
+    CHECK_EQ(snap->n_metrics, 12); /* every metric the recorder owns except the drop counter */
+    for (size_t i = 0; i < snap->n_metrics; i++) {
+        const sc_metric_data *md = &snap->metrics[i];
+        CHECK(find_row("Metrics", 0, md->name) != NULL);
+        for (size_t p = 0; p < md->n_points; p++) {
+            const char *keys[SC_ATTR_SET_MAX];
+            for (size_t k = 0; k < md->points[p].n_attrs; k++) {
+                keys[k] = md->points[p].attrs[k].key;
+                check_attr_doc(md->name, &md->points[p].attrs[k]);
+            }
+            check_set_doc("Metric attributes", md->name, keys, md->points[p].n_attrs);
+        }
+    }
+    sc_metrics_snapshot_release(m);
+    sc_recorder_free(r);
+    sc_metrics_free(m);
+    sc_span_queue_free(q);
+}
+
 static void document_loads(void)
 {
     int rc = load_doc();
@@ -515,6 +786,7 @@ int main(void)
     RUN(enum_value_sets_match_both_ways);
     RUN(attribute_keys_match_both_ways);
     RUN(document_is_consistent);
+    RUN(recorder_output_is_documented);
     free(D.rows);
     free(D.is_header);
     return sc_test_summary();

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define TWO_POW_56      72057594037927936.0
 #define TRACE_STATE_MAX 64
 #define NAME_MAX_LEN    (SC_SPAN_NAME_MAX + 16)
 
@@ -19,10 +18,10 @@ struct sc_recorder {
     const sc_env *env;
     sc_span_queue *queue;
     sc_instrument *inst[SC_METRIC__COUNT];
-    int sampling;       /* ratio < 1: plain-success access-log spans are sampled */
-    uint64_t threshold; /* OTel rejection threshold T: keep when R >= T (56-bit) */
-    char th[16];        /* T as tracestate "th" hex (trailing zeros removed) */
-    int full_episode;   /* a drop was logged and no span has been queued since */
+    int sampling;              /* ratio < 1: plain-success access-log spans are sampled */
+    uint64_t threshold;        /* OTel rejection threshold T: keep when R >= T (56-bit) */
+    char th[SC_RECORD_TH_LEN]; /* T as the tracestate "th" value */
+    int full_episode;          /* a drop was logged and no span has been queued since */
     sc_recorder_stats stats;
 };
 
@@ -31,7 +30,7 @@ struct sc_recorder {
 typedef struct genai {
     sc_source source;
     const char *operation; /* normalised; NULL: not a GenAI operation */
-    sc_attr_str provider, request_model, response_model, response_id, server_address;
+    sc_attr_str provider, request_model, response_model, server_address;
     int server_port;
     sc_attr_str error_type; /* normalised; empty: no error */
     const sc_attr_str *finish_reasons;
@@ -45,11 +44,11 @@ typedef struct genai {
 #define GENAI_COMMON(rec)                                                                          \
     .provider = (rec)->provider.len ? sc_record_identifier((rec)->provider) : provider_default,    \
     .request_model = (rec)->request_model, .response_model = (rec)->response_model,                \
-    .response_id = (rec)->response_id, .server_address = (rec)->server_address,                    \
-    .server_port = (rec)->server_port, .finish_reasons = (rec)->finish_reasons,                    \
-    .n_finish_reasons = (rec)->n_finish_reasons, .input_tokens = (rec)->input_tokens,              \
-    .output_tokens = (rec)->output_tokens, .stream = (rec)->stream,                                \
-    .duration_ns = (rec)->end_ns - (rec)->start_ns, .first_chunk_ns = (rec)->first_chunk_ns
+    .server_address = (rec)->server_address, .server_port = (rec)->server_port,                    \
+    .finish_reasons = (rec)->finish_reasons, .n_finish_reasons = (rec)->n_finish_reasons,          \
+    .input_tokens = (rec)->input_tokens, .output_tokens = (rec)->output_tokens,                    \
+    .stream = (rec)->stream, .duration_ns = (rec)->end_ns - (rec)->start_ns,                       \
+    .first_chunk_ns = (rec)->first_chunk_ns
 
 /* A bounded attribute list on the stack. */
 typedef struct alist {
@@ -103,6 +102,7 @@ int sc_recorder_new(sc_recorder **out, const sc_env *env, sc_span_queue *queue,
         return -EINVAL;
     if (!(ratio >= 0.0 && ratio <= 1.0))
         return -EINVAL;
+    /* The recorder's instruments: the gateway.*, http.* and gen_ai.* block, and the drops. */
     for (int id = SC_METRIC_GATEWAY_REQUESTS; id <= SC_METRIC_GEN_AI_CLIENT_TOKEN_USAGE; id++)
         if (metrics[id] == NULL)
             return -EINVAL;
@@ -327,7 +327,8 @@ static void commit(sc_recorder *r)
     r->stats.spans_recorded++;
 }
 
-/* gen_ai.* span attributes (the response id last: the least useful if the arena runs out). */
+/* gen_ai.* span attributes (gen_ai.response.id is added last by the callers: if the arena runs
+ * out, the least useful attributes are the ones dropped). */
 static void genai_span_attrs(alist *l, const genai *g)
 {
     add(l, SC_ATTR_STR(SC_ATTR_GEN_AI_OPERATION_NAME, g->operation));
