@@ -111,7 +111,7 @@ static int load_doc(void)
         if (in_code)
             continue;
         if (strncmp(line, "## ", 3) == 0) {
-            snprintf(section, sizeof section, "%s", line + 3);
+            snprintf(section, sizeof section, "%.63s", line + 3);
             trim(section);
             section[strcspn(section, "\n")] = '\0';
             trim(section);
