@@ -19,6 +19,7 @@ struct sc_recorder {
     sc_span_queue *queue;
     sc_instrument *inst[SC_METRIC__COUNT];
     int sampling;              /* ratio < 1: plain-success access-log spans are sampled */
+    int spans_disabled;        /* traces not exported: metrics only */
     uint64_t threshold;        /* OTel rejection threshold T: keep when R >= T (56-bit) */
     char th[SC_RECORD_TH_LEN]; /* T as the tracestate "th" value */
     int full_episode;          /* a drop was logged and no span has been queued since */
@@ -114,6 +115,7 @@ int sc_recorder_new(sc_recorder **out, const sc_env *env, sc_span_queue *queue,
     r->env = env;
     r->queue = queue;
     memcpy(r->inst, metrics, sizeof r->inst);
+    r->spans_disabled = opts ? opts->spans_disabled : 0;
     r->sampling = ratio < 1.0;
     r->threshold = sc_record_sampling_threshold(ratio, r->th);
     *out = r;
@@ -460,6 +462,8 @@ int sc_recorder_attempt(sc_recorder *r, const sc_attempt_record *rec)
     }
     facts_of(rec, &f);
     attempt_metrics(r, rec, &f);
+    if (r->spans_disabled)
+        return 0;
     if (!sample(r, rec, ts)) {
         r->stats.spans_sampled_out++;
         return SC_RECORDER_SAMPLED_OUT;
@@ -590,6 +594,8 @@ int sc_recorder_run(sc_recorder *r, const sc_run_record *rec)
                                 : (sc_attr_str){NULL, 0},
     };
     run_metrics(r, rec, &g);
+    if (r->spans_disabled)
+        return 0;
     sc_span *s = reserve(r);
     if (s == NULL)
         return -ENOBUFS;

@@ -42,6 +42,9 @@ typedef struct sc_recorder sc_recorder;
 typedef struct sc_recorder_opts {
     /* Share of plain-success access-log spans kept, in [0, 1]. 1 keeps every span. */
     double span_sampling_ratio;
+    /* 1: traces are not exported (exporter.traces = none, or the SDK is disabled): metrics are
+     * recorded as usual and no span is queued; attempt and run calls return 0. */
+    int spans_disabled;
 } sc_recorder_opts;
 
 typedef struct sc_recorder_stats {
