@@ -77,7 +77,7 @@ static void defaults_are_complete(void)
     CHECK_EQ(c.exporter.otlp.metrics_protocol, SC_OTLP_HTTP_PROTOBUF);
     CHECK_EQ(c.exporter.otlp.compression, SC_COMPRESSION_NONE);
     CHECK_EQ(c.exporter.otlp.timeout_ms, 10000);
-    CHECK_EQ(c.exporter.otlp.metrics_temporality, SC_TEMPORALITY_CUMULATIVE);
+    CHECK_EQ(c.exporter.otlp.metrics_temporality, SC_CONFIG_TEMPORALITY_CUMULATIVE);
     CHECK_EQ(c.exporter.batch.schedule_delay_ms, 5000);
     CHECK_EQ(c.exporter.batch.export_timeout_ms, 30000);
     CHECK_EQ(c.exporter.batch.max_queue_size, 2048);

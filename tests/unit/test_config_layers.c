@@ -199,7 +199,7 @@ static void otel_values_follow_the_spec(void)
     CHECK_EQ(c.exporter.otlp.protocol, SC_OTLP_HTTP_JSON);
     CHECK_EQ(c.exporter.otlp.traces_protocol, SC_OTLP_HTTP_PROTOBUF);
     CHECK_EQ(c.exporter.otlp.metrics_protocol, SC_OTLP_HTTP_JSON); /* inherited */
-    CHECK_EQ(c.exporter.otlp.metrics_temporality, SC_TEMPORALITY_DELTA);
+    CHECK_EQ(c.exporter.otlp.metrics_temporality, SC_CONFIG_TEMPORALITY_DELTA);
     REQUIRE(c.exporter.otlp.headers.n == 2);
     CHECK_STR(c.exporter.otlp.headers.items[0].key, "Authorization");
     CHECK_STR(c.exporter.otlp.headers.items[0].value, "Basic YWI6Y2Q=");

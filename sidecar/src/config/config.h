@@ -62,9 +62,9 @@ typedef enum {
 typedef enum { SC_COMPRESSION_NONE, SC_COMPRESSION_GZIP } sc_config_compression;
 
 typedef enum {
-    SC_TEMPORALITY_CUMULATIVE,
-    SC_TEMPORALITY_DELTA,
-    SC_TEMPORALITY_LOWMEMORY
+    SC_CONFIG_TEMPORALITY_CUMULATIVE,
+    SC_CONFIG_TEMPORALITY_DELTA,
+    SC_CONFIG_TEMPORALITY_LOWMEMORY
 } sc_config_temporality;
 
 /* Durations are milliseconds (uint64_t *_ms), sizes are bytes (size_t). Unset strings are NULL. */

@@ -37,6 +37,8 @@ static const char *const fallback_reasons[] = {
     "network_error",         "model_not_found", "stream_interrupted",
 };
 
+static const char *const gen_ai_operations[] = {"chat", "text_completion", "embeddings"};
+
 static int slice_eq(const char *p, size_t len, const char *s)
 {
     return s != NULL && strlen(s) == len && (len == 0 || memcmp(p, s, len) == 0);
@@ -131,6 +133,30 @@ const char *sc_schema_fallback_reason(const char *p, size_t len)
 {
     int i = lookup(fallback_reasons, COUNT_OF(fallback_reasons), p, len);
     return i < 0 ? SC_FALLBACK_REASON_OTHER : fallback_reasons[i];
+}
+
+const char *sc_schema_gen_ai_operation(const char *p, size_t len)
+{
+    int i = lookup(gen_ai_operations, COUNT_OF(gen_ai_operations), p, len);
+    return i < 0 ? SC_VALUE_OTHER : gen_ai_operations[i];
+}
+
+const char *const *sc_schema_http_methods(size_t *n)
+{
+    *n = COUNT_OF(http_methods);
+    return http_methods;
+}
+
+const char *const *sc_schema_fallback_reasons(size_t *n)
+{
+    *n = COUNT_OF(fallback_reasons);
+    return fallback_reasons;
+}
+
+const char *const *sc_schema_gen_ai_operations(size_t *n)
+{
+    *n = COUNT_OF(gen_ai_operations);
+    return gen_ai_operations;
 }
 
 /* ---- Metric table ---------------------------------------------------------------------------- */

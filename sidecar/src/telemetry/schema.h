@@ -32,6 +32,11 @@
 #define SC_ATTR_GEN_AI_USAGE_OUTPUT_TOKENS "gen_ai.usage.output_tokens"
 #define SC_ATTR_GEN_AI_TOKEN_TYPE          "gen_ai.token.type"
 #define SC_ATTR_OTEL_METRIC_OVERFLOW       "otel.metric.overflow" /* bool, only on overflow */
+#define SC_ATTR_HTTP_REQUEST_METHOD_ORIGINAL                                                       \
+    "http.request.method_original" /* when method is _OTHER */
+#define SC_ATTR_GEN_AI_RESPONSE_TTFC "gen_ai.response.time_to_first_chunk" /* double, s */
+#define SC_ATTR_OTEL_COMPONENT_TYPE  "otel.component.type"                 /* SC_OTEL_COMPONENT_* */
+#define SC_ATTR_OTEL_COMPONENT_NAME  "otel.component.name"                 /* "{type}/{index}" */
 
 /* ---- Attribute keys: project namespace ----------------------------------------------------- */
 #define SC_ATTR_GATEWAY_SOURCE            "gateway.source"       /* SC_SOURCE_NAME_* */
@@ -44,6 +49,16 @@
 #define SC_ATTR_GATEWAY_OUTCOME           "gateway.outcome" /* SC_OUTCOME_* */
 #define SC_ATTR_GATEWAY_STREAM            "gateway.stream"  /* bool */
 #define SC_ATTR_GATEWAY_CONTRACT_CHECK    "gateway.contract.check"
+/* Span-only keys (never on a metric: unbounded or list-valued). */
+#define SC_ATTR_GATEWAY_UPSTREAM_REQUEST_ID    "gateway.upstream.request_id"
+#define SC_ATTR_GATEWAY_RETRY_COUNT            "gateway.retry.count"    /* int, run span */
+#define SC_ATTR_GATEWAY_PROBE_EXPECTED         "gateway.probe.expected" /* error class name */
+#define SC_ATTR_GATEWAY_CONTRACT_FAILED_CHECKS "gateway.contract.failed_checks" /* string[] */
+#define SC_ATTR_GATEWAY_SHAPE_ADDED            "gateway.shape.added"   /* string[], field names */
+#define SC_ATTR_GATEWAY_SHAPE_MISSING          "gateway.shape.missing" /* string[], field names */
+
+/* ---- Span event names ------------------------------------------------------------------------ */
+#define SC_EVENT_GATEWAY_SHAPE_DRIFT "gateway.shape_drift"
 
 /* ---- Enumerated values ----------------------------------------------------------------------- */
 #define SC_OUTCOME_PASS          "pass"
@@ -53,6 +68,16 @@
 #define SC_HTTP_METHOD_OTHER     "_OTHER"
 #define SC_FALLBACK_REASON_NONE  "none"
 #define SC_FALLBACK_REASON_OTHER "_OTHER"
+#define SC_VALUE_OTHER           "_OTHER" /* any bounded value set's "something else" */
+/* gen_ai.provider.name: CometAPI is OpenAI-compatible, and the OpenAI semconv says "openai". */
+#define SC_GEN_AI_PROVIDER_OPENAI "openai"
+/* otel.component.type well-known values (semconv) for the SDK self-metrics. */
+#define SC_OTEL_COMPONENT_BATCHING_SPAN_PROCESSOR        "batching_span_processor"
+#define SC_OTEL_COMPONENT_OTLP_HTTP_SPAN_EXPORTER        "otlp_http_span_exporter"
+#define SC_OTEL_COMPONENT_OTLP_HTTP_JSON_SPAN_EXPORTER   "otlp_http_json_span_exporter"
+#define SC_OTEL_COMPONENT_OTLP_HTTP_METRIC_EXPORTER      "otlp_http_metric_exporter"
+#define SC_OTEL_COMPONENT_OTLP_HTTP_JSON_METRIC_EXPORTER "otlp_http_json_metric_exporter"
+#define SC_OTEL_COMPONENT_PERIODIC_METRIC_READER         "periodic_metric_reader"
 /* error.type values on sidecar.telemetry.dropped (OTel uses "queue_full"/"already_shutdown" for
  * otel.sdk.processor.span.processed; we reuse them). */
 #define SC_DROP_REASON_QUEUE_FULL       "queue_full"
@@ -126,6 +151,17 @@ const char *sc_schema_http_method(const char *p, size_t len);
  * fallback: rate_limited quota_exceeded upstream_error timeout network_error model_not_found
  * stream_interrupted), or "_OTHER" for anything else, so the value set stays bounded. */
 const char *sc_schema_fallback_reason(const char *p, size_t len);
+
+/* gen_ai.operation.name: one of chat, text_completion, embeddings (matched exactly), else
+ * "_OTHER". Both /v1/chat/completions and /v1/responses are "chat" (the OpenAI semconv tells
+ * them apart with openai.api.type, which the route already gives). */
+const char *sc_schema_gen_ai_operation(const char *p, size_t len);
+
+/* The allow-lists behind sc_schema_http_method, sc_schema_fallback_reason and
+ * sc_schema_gen_ai_operation ("_OTHER" not included), so tests and docs can enumerate them. */
+const char *const *sc_schema_http_methods(size_t *n);
+const char *const *sc_schema_fallback_reasons(size_t *n);
+const char *const *sc_schema_gen_ai_operations(size_t *n);
 
 /* ---- Metrics --------------------------------------------------------------------------------- */
 
