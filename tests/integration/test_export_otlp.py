@@ -17,6 +17,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_support as es  # noqa: E402
 from lib.harness import Runner  # noqa: E402
+from schema_check import schema_problems  # noqa: E402
 
 ARGS = es.parse_args()
 import client as otlp  # noqa: E402  (path set up by parse_args)
@@ -78,6 +79,16 @@ def check_metrics_match_driver(rx, n):
     es.check(sum(int(p["asInt"]) for p in ok) == n, "self-metric span.exported", exported)
     cap = metric_points(rx, "otel.sdk.processor.span.queue.capacity")
     es.check(cap and int(cap[0]["asInt"]) == 2048, "queue capacity observed", cap)
+    # The exporter's own metrics follow the documented schema (the driver's gateway.* test
+    # measurements do not try to, so only those are checked).
+    doc = os.path.join(ARGS.source_dir, "dashboards", "telemetry-schema.md")
+    own = [p for p in schema_problems([], rx.metrics(), doc)
+           if "otel.sdk." in p or "sidecar.telemetry." in p]
+    es.check(own == [], "self-metrics match the schema document", *own[:10])
+    a = otlp.attrs(exported[0].get("attributes"))
+    es.check(a.get("otel.component.name", "").endswith("_span_exporter/0")
+             and a.get("server.address") == "127.0.0.1" and a.get("server.port") == rx.port,
+             "exporter identity", a)
 
 
 def run_protocol(label, protocol, compression):

@@ -1,6 +1,5 @@
-/* config_sets.h - owns: loading an sc_config from --set style strings for tests and test tools,
- * behind an opaque pointer, so a file that includes telemetry/metrics.h (whose enum names clash
- * with config/config.h's) can still get a real, validated configuration. */
+/* config_sets.h - owns: loading a heap sc_config from --set style strings (and an optional JSON
+ * file, no environment layer) for tests and test tools such as export_driver. */
 #ifndef SC_TEST_CONFIG_SETS_H
 #define SC_TEST_CONFIG_SETS_H
 

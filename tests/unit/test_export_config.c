@@ -120,6 +120,10 @@ static void test_from_config_defaults(void)
     CHECK_EQ(x.traces.window_ms, 3 * (5000 + 30000));   /* 3 x (delay + timeout) */
     CHECK_EQ(x.metrics.window_ms, 3 * (60000 + 30000)); /* 3 x (interval + timeout) */
     CHECK_EQ(x.max_batch, 512);
+    CHECK_STR(x.traces.component_type, "otlp_http_span_exporter");
+    CHECK_STR(x.metrics.component_type, "otlp_http_metric_exporter");
+    CHECK_STR(x.traces.server_address, "localhost");
+    CHECK_EQ(x.traces.server_port, 4318);
     CHECK_EQ(x.schedule_delay_ms, 5000);
     sc_export_config_free(&x);
     sc_config_free(&c);
@@ -150,6 +154,9 @@ static void test_from_config_per_signal(void)
     CHECK(!has_line(x.traces.headers, x.traces.n_headers, "b: 2"));
     CHECK(has_line(x.traces.headers, x.traces.n_headers, "Content-Type: application/json"));
     CHECK_EQ(x.traces.budget_ms, 45000);
+    CHECK_STR(x.traces.component_type, "otlp_http_json_span_exporter");
+    CHECK_STR(x.traces.server_address, "col");
+    CHECK(x.metrics.component_type == NULL && x.metrics.server_address == NULL);
     CHECK_EQ(x.metrics.sink, SC_EXPORT_SINK_CONSOLE);
     CHECK_EQ(x.metrics.json, 1); /* console/file always write OTLP/JSON */
     CHECK(x.metrics.url == NULL);
@@ -179,9 +186,29 @@ static void test_from_config_disabled(void)
     sc_config_free(&c);
 }
 
+static void test_server_of_url(void)
+{
+    char *h = NULL;
+    int port = 0;
+    CHECK_EQ(sc_export_config_server("https://otel.example.com/v1/traces", &h, &port), 0);
+    CHECK_STR(h, "otel.example.com");
+    CHECK_EQ(port, 443);
+    free(h);
+    CHECK_EQ(sc_export_config_server("http://[::1]:4318/v1/metrics", &h, &port), 0);
+    CHECK_STR(h, "::1");
+    CHECK_EQ(port, 4318);
+    free(h);
+    CHECK_EQ(sc_export_config_server("http://collector/x", &h, &port), 0);
+    CHECK_EQ(port, 80);
+    free(h);
+    CHECK_EQ(sc_export_config_server("not a url", &h, &port), -EINVAL);
+    CHECK(h == NULL);
+}
+
 int main(void)
 {
     RUN(test_urls);
+    RUN(test_server_of_url);
     RUN(test_header_merge);
     RUN(test_from_config_defaults);
     RUN(test_from_config_per_signal);

@@ -26,25 +26,41 @@ static int fx_init(fx *f)
     return sc_export_stats_init(&f->s, &f->clock.base, f->m, f->inst);
 }
 
-/* Value of the sum point of metric `name` whose error.type is `etype` (NULL: no attributes), or
- * -1 when there is none. */
-static int64_t sum_point(const sc_metrics_snapshot *snap, const char *name, const char *etype)
+static const sc_attr *attr_of(const sc_metric_point *p, const char *key)
+{
+    for (size_t i = 0; i < p->n_attrs; i++)
+        if (strcmp(p->attrs[i].key, key) == 0)
+            return &p->attrs[i];
+    return NULL;
+}
+
+static int str_is(const sc_attr *a, const char *v)
+{
+    return a != NULL && a->type == SC_ATTR_STRING && a->v.s.len == strlen(v) &&
+           memcmp(a->v.s.ptr, v, a->v.s.len) == 0;
+}
+
+/* The sum point of metric `name` whose error.type is `etype` (NULL: without error.type). */
+static const sc_metric_point *find(const sc_metrics_snapshot *snap, const char *name,
+                                   const char *etype)
 {
     for (size_t i = 0; i < snap->n_metrics; i++) {
         const sc_metric_data *md = &snap->metrics[i];
         if (strcmp(md->name, name) != 0)
             continue;
         for (size_t j = 0; j < md->n_points; j++) {
-            const sc_metric_point *p = &md->points[j];
-            if (etype == NULL && p->n_attrs == 0)
-                return p->as_int;
-            if (etype != NULL && p->n_attrs == 1 && strcmp(p->attrs[0].key, "error.type") == 0 &&
-                p->attrs[0].v.s.len == strlen(etype) &&
-                memcmp(p->attrs[0].v.s.ptr, etype, strlen(etype)) == 0)
-                return p->as_int;
+            const sc_attr *et = attr_of(&md->points[j], "error.type");
+            if ((etype == NULL && et == NULL) || (etype != NULL && str_is(et, etype)))
+                return &md->points[j];
         }
     }
-    return -1;
+    return NULL;
+}
+
+static int64_t sum_point(const sc_metrics_snapshot *snap, const char *name, const char *etype)
+{
+    const sc_metric_point *p = find(snap, name, etype);
+    return p != NULL ? p->as_int : -1;
 }
 
 static uint64_t hist_count(const sc_metrics_snapshot *snap, const char *name)
@@ -61,6 +77,8 @@ static void test_outcomes_counted(void)
 {
     fx f;
     REQUIRE(fx_init(&f) == 0);
+    sc_export_stats_set_identity(&f.s, SC_EXPORT_TRACES, "otlp_http_span_exporter", "col.example",
+                                 4318);
     const sc_export_result ok = {.delivered = 1, .attempts = 1, .http_status = 200};
     const sc_export_result partial = {
         .delivered = 1, .rejected = 3, .attempts = 2, .http_status = 200};
@@ -80,13 +98,14 @@ static void test_outcomes_counted(void)
     CHECK_EQ(sc_export_stats_result(&f.s, SC_EXPORT_METRICS, 7, &exhausted), 0);
     sc_export_stats_lost(&f.s, SC_EXPORT_TRACES, 4, SC_EXPORT_DROP_QUEUE_FULL, NULL);
     sc_export_stats_queue(&f.s, 12, 64);
+    sc_export_stats_note(&f.s, SC_EXPORT_TRACES, 6, SC_EXPORT_DROP_QUEUE_FULL); /* no metric */
 
     const sc_exporter_signal_stats *t = &f.s.sig[SC_EXPORT_TRACES].st;
     CHECK_EQ(t->exported, 17);
     CHECK_EQ(t->rejected, 3);
     CHECK_EQ(t->failed, 5);
     CHECK_EQ(t->dropped[SC_EXPORT_DROP_NON_RETRYABLE], 5);
-    CHECK_EQ(t->dropped[SC_EXPORT_DROP_QUEUE_FULL], 4);
+    CHECK_EQ(t->dropped[SC_EXPORT_DROP_QUEUE_FULL], 10);
     CHECK_EQ(t->payloads, 3);
     CHECK_EQ(t->requests, 4);
     CHECK_EQ(t->retries, 1);
@@ -109,6 +128,24 @@ static void test_outcomes_counted(void)
     CHECK_EQ(sum_point(snap, "otel.sdk.processor.span.queue.size", NULL), 12);
     CHECK_EQ(sum_point(snap, "otel.sdk.processor.span.queue.capacity", NULL), 64);
     CHECK_EQ(hist_count(snap, "otel.sdk.exporter.operation.duration"), 4);
+    /* Identity attributes as the schema document pins them. */
+    const sc_metric_point *p = find(snap, "otel.sdk.exporter.span.exported", "400");
+    REQUIRE(p != NULL);
+    CHECK(str_is(attr_of(p, "otel.component.type"), "otlp_http_span_exporter"));
+    CHECK(str_is(attr_of(p, "otel.component.name"), "otlp_http_span_exporter/0"));
+    CHECK(str_is(attr_of(p, "server.address"), "col.example"));
+    CHECK(attr_of(p, "server.port") != NULL && attr_of(p, "server.port")->v.i == 4318);
+    CHECK_EQ(p->n_attrs, 5);
+    p = find(snap, "otel.sdk.exporter.metric_data_point.exported", "503");
+    REQUIRE(p != NULL);
+    CHECK_EQ(p->n_attrs, 1); /* no identity set for metrics here */
+    p = find(snap, "otel.sdk.processor.span.queue.size", NULL);
+    REQUIRE(p != NULL);
+    CHECK(str_is(attr_of(p, "otel.component.type"), "batching_span_processor"));
+    CHECK(str_is(attr_of(p, "otel.component.name"), "batching_span_processor/0"));
+    p = find(snap, "sidecar.telemetry.dropped", "queue_full");
+    REQUIRE(p != NULL);
+    CHECK_EQ(p->n_attrs, 1);
     sc_metrics_snapshot_release(f.m);
     sc_metrics_free(f.m);
 }

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config/config.h"
+#include <curl/curl.h>
+
+#include "telemetry/schema.h"
 #include "version.h"
 
 int sc_export_config_url(const char *endpoint, const char *signal_endpoint, int metrics, char **out)
@@ -149,11 +151,15 @@ static int lane_from(sc_export_lane_config *l, const sc_config *c, int metrics)
     l->client_key = c->exporter.otlp.client_key;
     if (l->sink != SC_EXPORT_SINK_OTLP)
         return 0;
+    l->component_type = metrics ? (l->json ? SC_OTEL_COMPONENT_OTLP_HTTP_JSON_METRIC_EXPORTER
+                                           : SC_OTEL_COMPONENT_OTLP_HTTP_METRIC_EXPORTER)
+                                : (l->json ? SC_OTEL_COMPONENT_OTLP_HTTP_JSON_SPAN_EXPORTER
+                                           : SC_OTEL_COMPONENT_OTLP_HTTP_SPAN_EXPORTER);
     rc = sc_export_config_url(c->exporter.otlp.endpoint,
                               metrics ? c->exporter.otlp.metrics_endpoint
                                       : c->exporter.otlp.traces_endpoint,
                               metrics, &l->url);
-    if (rc != 0)
+    if (rc != 0 || (rc = sc_export_config_server(l->url, &l->server_address, &l->server_port)) != 0)
         return rc;
     return sc_export_config_headers(
         &c->exporter.otlp.headers,
@@ -161,7 +167,7 @@ static int lane_from(sc_export_lane_config *l, const sc_config *c, int metrics)
         l->gzip, SC_NAME "/" SC_VERSION, &l->headers, &l->n_headers);
 }
 
-int sc_export_config_from(sc_export_config *out, const struct sc_config *cfg)
+int sc_export_config_from(sc_export_config *out, const sc_config *cfg)
 {
     int rc;
     memset(out, 0, sizeof *out);
@@ -180,6 +186,8 @@ int sc_export_config_from(sc_export_config *out, const struct sc_config *cfg)
 static void lane_free(sc_export_lane_config *l)
 {
     free(l->url);
+    free(l->server_address);
+    l->server_address = NULL;
     sc_export_config_free_headers(l->headers, l->n_headers);
     l->url = NULL;
     l->headers = NULL;
@@ -190,4 +198,32 @@ void sc_export_config_free(sc_export_config *c)
 {
     lane_free(&c->traces);
     lane_free(&c->metrics);
+}
+
+int sc_export_config_server(const char *url, char **host, int *port)
+{
+    char *h = NULL, *p = NULL;
+    int rc = -EINVAL;
+    *host = NULL;
+    *port = 0;
+    CURLU *u = curl_url();
+    if (u == NULL)
+        return -ENOMEM;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) != CURLUE_OK)
+        goto out;
+    size_t n = strlen(h);
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+        memmove(h, h + 1, n - 2);
+        h[n - 2] = '\0';
+    }
+    *host = strdup(h);
+    *port = atoi(p);
+    rc = *host != NULL ? 0 : -ENOMEM;
+out:
+    curl_free(h);
+    curl_free(p);
+    curl_url_cleanup(u);
+    return rc;
 }

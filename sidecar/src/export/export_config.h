@@ -2,9 +2,8 @@
  * settings (which sink per signal, encoding, URL, request header lines, timeouts, budgets and
  * readiness windows), and the pure builders behind it (URL, header merging).
  *
- * Kept in its own translation unit on purpose: config/config.h and telemetry/metrics.h cannot
- * be included together today (both define SC_TEMPORALITY_CUMULATIVE / _DELTA), so the exporter
- * proper never sees config.h. This header only forward-declares the config types.
+ * Everything the exporter reads from the configuration goes through here, so the rest of the
+ * exporter is plain settings and this mapping is tested on its own.
  *
  * Ownership: sc_export_config_from fills caller storage; url and headers are owned by it until
  * sc_export_config_free; the file path and TLS paths are borrowed from the sc_config, which must
@@ -15,8 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct sc_config;
-struct sc_config_map;
+#include "config/config.h"
 
 typedef enum {
     SC_EXPORT_SINK_NONE = 0,
@@ -36,6 +34,11 @@ typedef struct sc_export_lane_config {
     uint64_t budget_ms;          /* a payload's whole retry budget (the signal's export timeout) */
     const char *ca_file, *client_cert, *client_key;
     uint64_t window_ms; /* readiness: 3 x (period + export timeout) */
+    /* Self-metric identity (OTLP only; NULL / 0 otherwise): otel.component.type (a schema.h
+     * SC_OTEL_COMPONENT_* value), and server.address / server.port of the URL. */
+    const char *component_type;
+    char *server_address;
+    int server_port;
 } sc_export_lane_config;
 
 typedef struct sc_export_config {
@@ -48,7 +51,7 @@ typedef struct sc_export_config {
 
 /* 0, -EINVAL (an OTLP signal without an endpoint; a header with CR/LF) or -ENOMEM; on error
  * nothing is left allocated. */
-int sc_export_config_from(sc_export_config *out, const struct sc_config *cfg);
+int sc_export_config_from(sc_export_config *out, const sc_config *cfg);
 void sc_export_config_free(sc_export_config *c); /* accepts a zeroed struct */
 
 /* The signal's URL: signal_endpoint as given when set, else endpoint + "/v1/traces" or
@@ -62,9 +65,12 @@ int sc_export_config_url(const char *endpoint, const char *signal_endpoint, int 
  * of those two names are ignored: they describe our body). Headers with an empty value are left
  * out (libcurl cannot send them). *lines: malloc'd array of malloc'd strings, freed with
  * sc_export_config_free_headers. 0, -EINVAL (CR/LF, empty or ':' in a name) or -ENOMEM. */
-int sc_export_config_headers(const struct sc_config_map *general,
-                             const struct sc_config_map *per_signal, int json, int gzip,
-                             const char *user_agent, char ***lines, size_t *n);
+int sc_export_config_headers(const sc_config_map *general, const sc_config_map *per_signal,
+                             int json, int gzip, const char *user_agent, char ***lines, size_t *n);
 void sc_export_config_free_headers(char **lines, size_t n); /* accepts NULL */
+
+/* server.address (IPv6 without brackets) and server.port of an http(s) URL, the scheme's
+ * default port when none is given. *host is malloc'd. 0, -EINVAL or -ENOMEM. */
+int sc_export_config_server(const char *url, char **host, int *port);
 
 #endif

@@ -193,6 +193,11 @@ void sc_exporter_count_drop(sc_exporter *e, sc_export_drop_reason reason, uint64
     sc_export_stats_lost(&e->stats, SC_EXPORT_TRACES, n, reason, NULL);
 }
 
+void sc_exporter_note_drop(sc_exporter *e, sc_export_drop_reason reason, uint64_t n)
+{
+    sc_export_stats_note(&e->stats, SC_EXPORT_TRACES, n, reason);
+}
+
 void sc_exporter_get_stats(const sc_exporter *e, sc_exporter_stats *out)
 {
     out->traces = e->stats.sig[SC_EXPORT_TRACES].st;
@@ -454,6 +459,8 @@ static int make_lane(sc_exporter *e, lane *l, sc_export_signal id, unsigned slot
     l->sink = c->sink;
     l->json = c->json;
     sc_export_stats_set_window(&e->stats, id, c->window_ms);
+    sc_export_stats_set_identity(&e->stats, id, c->component_type, c->server_address,
+                                 c->server_port);
     if (l->sink == SC_EXPORT_SINK_NONE)
         return 0;
     if (e->d.resource == NULL || (l->sink == SC_EXPORT_SINK_OTLP && e->d.http == NULL))

@@ -24,20 +24,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "core/env.h"
 #include "export/backoff.h"
 #include "export/export_stats.h"
 #include "export/result.h"
 #include "loop/http_client.h"
 #include "telemetry/metrics.h"
+#include "telemetry/resource.h"
 #include "telemetry/schema.h"
 #include "telemetry/span_queue.h"
 
 #define SC_EXPORTER_DEFAULT_CONCURRENCY 2 /* payloads in flight per signal */
 
 typedef struct sc_exporter sc_exporter;
-struct sc_config;                       /* config/config.h (not included: see export_config.h) */
-typedef struct sc_resource sc_resource; /* telemetry/resource.h */
 
 /* Knobs that are not configuration keys; tests shorten them. Zero fields take the defaults. */
 typedef struct sc_exporter_tuning {
@@ -49,7 +49,7 @@ typedef struct sc_exporter_tuning {
 
 typedef struct sc_exporter_deps {
     const sc_env *env;
-    const struct sc_config *cfg; /* read at creation; must outlive the exporter */
+    const sc_config *cfg;        /* read at creation; must outlive the exporter */
     sc_http_client *http;        /* shared; required when a signal is exported with OTLP */
     const sc_resource *resource; /* required when anything is exported */
     sc_span_queue *spans; /* the daemon's queue (capacity exporter.batch.max_queue_size); required
@@ -78,8 +78,11 @@ int sc_exporter_start(sc_exporter *e);
 int sc_exporter_traces_enabled(const sc_exporter *e);
 
 /* For producers that found the queue full (reserve returned NULL) or otherwise lost spans:
- * counts n items in sidecar.telemetry.dropped{error.type=reason} and the traces stats. */
+ * counts n items in sidecar.telemetry.dropped{error.type=reason} and the traces stats.
+ * sc_recorder already records that metric for its own queue-full drops: for those, call
+ * sc_exporter_note_drop instead (stats only), or they are counted twice. */
 void sc_exporter_count_drop(sc_exporter *e, sc_export_drop_reason reason, uint64_t n);
+void sc_exporter_note_drop(sc_exporter *e, sc_export_drop_reason reason, uint64_t n);
 
 /* Shutdown flush: stops the timers, exports every pending span (several batches, max
  * concurrency) and one final metric collection, and gives up `deadline_ms` milliseconds from
