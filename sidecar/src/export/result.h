@@ -4,6 +4,8 @@
 #ifndef SC_EXPORT_RESULT_H
 #define SC_EXPORT_RESULT_H
 
+#include "telemetry/schema.h"
+
 #include <stdint.h>
 
 typedef enum { SC_EXPORT_TRACES = 0, SC_EXPORT_METRICS, SC_EXPORT__SIGNALS } sc_export_signal;
@@ -24,7 +26,8 @@ typedef enum {
 static inline const char *sc_export_drop_reason_name(sc_export_drop_reason r)
 {
     static const char *const names[SC_EXPORT_DROP__COUNT] = {
-        "queue_full", "export_failed", "non_retryable", "retry_exhausted", "shutdown",
+        SC_DROP_REASON_QUEUE_FULL,      SC_DROP_REASON_EXPORT_FAILED, SC_DROP_REASON_NON_RETRYABLE,
+        SC_DROP_REASON_RETRY_EXHAUSTED, SC_DROP_REASON_SHUTDOWN,
     };
     return (unsigned)r < SC_EXPORT_DROP__COUNT ? names[r] : 0;
 }
