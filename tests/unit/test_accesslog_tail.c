@@ -306,6 +306,7 @@ static int step_ring(fx *x)
         CHECK_EQ(x->nlines, 2); /* two unacknowledged batches fill the ring */
         CHECK(s.waiting_for_acks);
         CHECK_EQ(s.pending, 2);
+        CHECK_EQ(s.ack_ring_full, 1);
         CHECK_EQ(sc_tail_ack(x->t, 99), -EINVAL); /* never delivered */
         CHECK_EQ(sc_tail_ack(x->t, 1), 0);
         x->stage = 2;

@@ -46,6 +46,7 @@ struct fx {
     fx_step_fn step_fn;
     int stage, ticks, done, closed, final_cp;
     uint64_t mark; /* free for scenarios */
+    void *user;    /* scenario data */
 };
 
 static inline void fx_on_lines(void *arg, const sc_tail_line *l, size_t n)

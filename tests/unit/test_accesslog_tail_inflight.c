@@ -10,8 +10,6 @@ typedef struct blocker {
     int queued, released, done;
 } blocker;
 
-static blocker blk;
-
 static void block_work(uv_work_t *w)
 {
     blocker *b = (blocker *)w->data;
@@ -29,31 +27,33 @@ static void block_done(uv_work_t *w, int status)
  * submitted: put the blocker in front of it. */
 static void queue_blocker(fx *x, const sc_tail_line *l, size_t n)
 {
+    blocker *blk = x->user;
     (void)l;
     (void)n;
-    if (blk.queued)
+    if (blk->queued)
         return;
-    blk.queued = 1;
-    blk.work.data = &blk;
-    CHECK_EQ(uv_queue_work(&x->loop, &blk.work, block_work, block_done), 0);
+    blk->queued = 1;
+    blk->work.data = blk;
+    CHECK_EQ(uv_queue_work(&x->loop, &blk->work, block_work, block_done), 0);
 }
 
 static int step_inflight(fx *x)
 {
+    blocker *blk = x->user;
     sc_tail_stats s = fx_stats(x);
     switch (x->stage) {
     case 0:
-        if (blk.queued && s.reading) {
+        if (blk->queued && s.reading) {
             CHECK_EQ(x->nlines, 256);
             CHECK(truncate(x->path, 0) == 0);
             fx_append(x->path, "n1\nn2\n");
-            uv_sem_post(&blk.sem);
-            blk.released = 1;
+            uv_sem_post(&blk->sem);
+            blk->released = 1;
             x->stage = 1;
         }
         break;
     case 1:
-        return blk.done && x->nlines == 258 && s.truncations == 1;
+        return blk->done && x->nlines == 258 && s.truncations == 1;
     }
     return 0;
 }
@@ -61,7 +61,9 @@ static int step_inflight(fx *x)
 static void truncated_while_read_in_flight(void)
 {
     fx x;
+    blocker blk = {0};
     fx_init(&x);
+    x.user = &blk;
     x.opts.no_inotify = 1; /* no event-driven probes: the only trigger is the full first read */
     x.opts.poll_interval_ms = 20;
     x.opts.read_block = 4096;

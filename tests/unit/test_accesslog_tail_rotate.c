@@ -139,15 +139,13 @@ static void rotated_file_deleted_before_read_is_still_read(void)
 
 typedef struct ct_case {
     const char *suffix; /* copy name: path + suffix */
-    int expect_copy;
 } ct_case;
-
-static ct_case ct;
 
 static int step_copytruncate(fx *x)
 {
+    const ct_case *ct = x->user;
     char copy[160];
-    fx_sibling(x, ct.suffix, copy, sizeof copy);
+    fx_sibling(x, ct->suffix, copy, sizeof copy);
     sc_tail_stats s = fx_stats(x);
     switch (x->stage) {
     case 0:
@@ -186,7 +184,8 @@ static void run_copytruncate(const char *suffix, const char *glob)
 {
     fx x;
     fx_init(&x);
-    ct.suffix = suffix;
+    ct_case ct = {.suffix = suffix};
+    x.user = &ct;
     x.opts.rotated_glob = glob;
     fx_append_numbered(x.path, "l", 1, 10);
     fx_run(&x, step_copytruncate);
@@ -467,6 +466,57 @@ static void polling_mode_detects_everything(void)
     fx_done(&x);
 }
 
+/* ---- volume ---------------------------------------------------------------------------------- */
+
+/* 40 bursts of 500 lines of varying length, the file renamed over "<path>.1" every 10 bursts
+ * (the previous .1, maybe still being read, is thereby deleted): small read blocks and batches,
+ * so lines straddle blocks and blocks split into batches. */
+static int step_volume(fx *x)
+{
+    char old[160];
+    fx_sibling(x, ".1", old, sizeof old);
+    if (x->stage < 40) {
+        sc_buf b;
+        sc_buf_init(&b, 1u << 20);
+        for (int i = x->stage * 500 + 1; i <= (x->stage + 1) * 500; i++) {
+            char line[128];
+            snprintf(line, sizeof line, "%d %.*s\n", i, i % 97,
+                     "abcdefghijklmnopqrstuvwxyz0123456789"
+                     "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789");
+            sc_buf_append_str(&b, line);
+        }
+        fx_write(x->path, b.data, b.len, O_APPEND);
+        sc_buf_free(&b);
+        x->stage++;
+        if (x->stage % 10 == 0 && x->stage < 40)
+            rename(x->path, old);
+        return 0;
+    }
+    return x->nlines == 20000;
+}
+
+static void many_blocks_and_rotations_keep_every_line_in_order(void)
+{
+    fx x;
+    fx_init(&x);
+    x.opts.read_block = 4096;
+    x.opts.max_batch = 100;
+    fx_put(x.path, "");
+    fx_run(&x, step_volume);
+    sc_buf want;
+    sc_buf_init(&want, 1u << 22);
+    for (int i = 1; i <= 20000; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "%d %.*s\n", i, i % 97,
+                 "abcdefghijklmnopqrstuvwxyz0123456789"
+                 "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789");
+        sc_buf_append_str(&want, line);
+    }
+    CHECK(x.got.len == want.len && memcmp(x.got.data, want.data, want.len) == 0);
+    sc_buf_free(&want);
+    fx_done(&x);
+}
+
 int main(void)
 {
     RUN(rename_rotation_while_writing);
@@ -480,5 +530,6 @@ int main(void)
     RUN(delete_and_recreate);
     RUN(symlink_target_switch);
     RUN(polling_mode_detects_everything);
+    RUN(many_blocks_and_rotations_keep_every_line_in_order);
     return sc_test_summary();
 }

@@ -15,8 +15,10 @@
  *
  * Durability: sc_checkpoint_store writes "<file>.tmp" in the same directory, fsyncs it, renames
  * it over <file> and fsyncs the directory: after a crash the file holds the old or the new
- * record, never a mix. The writer runs that on the libuv threadpool (one write in flight; the
- * newest record wins; at most one write per min_interval_ms, except the final one at close). */
+ * record, never a mix. The writer runs that on the libuv threadpool as ONE uv_queue_work (rather
+ * than a chain of six uv_fs_* requests: same threads, one completion to handle); one write in
+ * flight; the newest record wins; at most one write per min_interval_ms (the first write and the
+ * final one at close are not delayed). */
 #ifndef SC_ACCESSLOG_CHECKPOINT_H
 #define SC_ACCESSLOG_CHECKPOINT_H
 

@@ -1,7 +1,10 @@
 /* tail.c - owns: sc_tail's public API and lifecycle, the pump that picks the one filesystem
  * operation to run next (probe, then delivery of the block in hand, then a read), applying probe
  * results (start decision, rotation, truncation and copy recovery, path gone / not a regular
- * file), dropping drained rotated files, the partial-line idle timer, and acks -> checkpoint. */
+ * file), dropping drained rotated files, the partial-line idle timer, and acks -> checkpoint.
+ *
+ * Durations (rotate_wait, partial_flush, checkpoint interval) are measured with uv_now, the
+ * loop's own clock, because they are compared with libuv timer deadlines (see core/clock.h). */
 #include "accesslog/tail.h"
 
 #include <errno.h>
@@ -176,13 +179,19 @@ static void arm_idle(sc_tail *t)
     uv_timer_start(&t->idle, on_idle_timer, due > now ? due - now : 0, 0);
 }
 
-static void on_idle_timer(uv_timer_t *h)
+/* Runs inside the pump: on_lines may re-enter (ack, resume) while the file list is walked. */
+static void flush_idle(sc_tail *t)
 {
-    sc_tail *t = sc_tail_container_of(h, sc_tail, idle);
     uint64_t now = uv_now(t->env->loop);
     for (tail_file *f = t->head; f != NULL; f = f->next)
         if (idle_candidate(t, f) && now - f->data_ms >= t->opts.partial_flush_ms)
             sc_tail_flush_partial(t, f);
+}
+
+static void on_idle_timer(uv_timer_t *h)
+{
+    sc_tail *t = sc_tail_container_of(h, sc_tail, idle);
+    t->idle_due = 1;
     sc_tail_pump(t);
 }
 
@@ -222,6 +231,10 @@ static void pump_once(sc_tail *t)
         sc_tail_deliver(t);
         if (t->block.f != NULL)
             return; /* paused, waiting for acks, or closing */
+    }
+    if (t->idle_due) {
+        t->idle_due = 0;
+        flush_idle(t);
     }
     reap(t);
     if (t->closing)
@@ -356,6 +369,8 @@ static void lose_path(sc_tail *t, uint64_t now, int flag, const char *msg, int e
 static void apply_path(sc_tail *t, tail_probe *p, uint64_t now)
 {
     tail_file *prev = current(t), *nf;
+    if (p->path_state != PATH_ERROR)
+        t->logged_error = 0;
     switch (p->path_state) {
     case PATH_KNOWN:
         set_at_path(t, p->in[p->path_known].f, now);
@@ -378,10 +393,14 @@ static void apply_path(sc_tail *t, tail_probe *p, uint64_t now)
     case PATH_NOT_REGULAR:
         lose_path(t, now, 2, "tail: path is not a regular file; waiting", 0);
         break;
-    case PATH_ERROR:
-        lose_path(t, now, 1, "tail: cannot stat path; waiting", p->path_err);
-        break;
+    case PATH_ERROR: /* undecided (EACCES, EIO...): keep following what we have */
+        if (!t->logged_error)
+            sc_log_warn(t->env->log, "tail: cannot stat path; retrying", SC_F_STR("path", t->path),
+                        SC_F_ERR("error", p->path_err));
+        t->logged_error = 1;
+        return;
     case PATH_DEFERRED:
+        t->stats.files_deferred++;
         if (!t->logged_full)
             sc_log_warn(t->env->log, "tail: max_files reached; new file opened later",
                         SC_F_STR("path", t->path), SC_F_UINT("max_files", t->opts.max_files));
@@ -479,27 +498,6 @@ void sc_tail_resume(sc_tail *t)
         return;
     t->paused = 0;
     sc_tail_pump(t);
-}
-
-int sc_tail_ack(sc_tail *t, uint64_t seq)
-{
-    if (seq > t->seq)
-        return -EINVAL;
-    if (seq <= t->acked_seq)
-        return 0;
-    t->acked_seq = seq;
-    int moved = 0;
-    while (t->ring_len > 0 && t->ring[t->ring_head].seq <= seq) {
-        t->acked = t->ring[t->ring_head].rec;
-        t->ring_head = (t->ring_head + 1) % t->opts.max_pending;
-        t->ring_len--;
-        moved = 1;
-    }
-    if (moved && t->cpw != NULL)
-        sc_checkpoint_writer_set(t->cpw, &t->acked);
-    if (moved && !t->closing)
-        sc_tail_pump(t);
-    return 0;
 }
 
 void sc_tail_get_stats(const sc_tail *t, sc_tail_stats *out)

@@ -29,8 +29,9 @@
  * pread for hashes, glob, realpath, reads) runs on the libuv threadpool - reads with uv_fs_read,
  * the rest in one uv_queue_work "probe" per check. At most ONE such operation per tailer is in
  * flight, which also makes the state simple: the set of open files only changes on the loop
- * thread between operations, so a descriptor is never closed under a running read. Closing a
- * read-only descriptor does no I/O and is done inline.
+ * thread between operations, so a descriptor is never closed under a running read. Inline on the
+ * loop: close() of a read-only descriptor (no I/O) and inotify_add_watch on a directory the last
+ * probe just resolved (hot in the dentry cache).
  *
  * Lines: LF-terminated, one CR before the LF stripped. Read in read_block blocks and split with
  * memchr; lines are slices of the read buffer (no copy, no malloc per line), valid only during
@@ -53,12 +54,17 @@
  * (everything delivered acknowledged, sc_tail_close with final_checkpoint) nothing is repeated.
  *
  * Checkpoint at start (see checkpoint.h for the identity): if the path's file is the checkpointed
- * one, resume at the offset. Otherwise look among the rotated siblings for it (same inode, or a
- * copy with matching hashes); if found, read it from the offset to its end, then the path's file
+ * one (same dev+ino and matching hashes; or, with a different inode, a full 256-byte head and the
+ * bytes before the offset matching - the device number of overlay filesystems changes across
+ * mounts), resume at the offset. Otherwise look among the rotated siblings for it (same inode, or
+ * a copy with matching hashes); if found, read it from the offset to its end, then the path's file
  * from 0. If it is nowhere, the path's file is read from 0: it was created after the checkpointed
- * file went away (rotation, delete+recreate, or inode reuse: same dev+ino, different hashes), so
- * none of it was acknowledged. A checkpoint for another path, or a corrupt one, is ignored (logged)
- * and `start` applies.
+ * file went away (rotation, delete+recreate, or inode reuse: same dev+ino, different hashes), and
+ * a file created after the acknowledged one has had none of its lines acknowledged. A checkpoint
+ * for another path, or a corrupt one, is ignored (logged) and `start` applies.
+ * Known limits: if the file was rotated MORE than once while we were stopped, only the
+ * checkpointed file and the path's file are read (the ones in between are not); a file rewritten
+ * in place (not appended to) looks truncated and is read again from 0.
  *
  * Backpressure: sc_tail_pause stops delivery (mid-batch) and reading; the file is the buffer.
  *
@@ -138,7 +144,9 @@ typedef struct sc_tail_stats {
     uint64_t files_opened;
     uint64_t files_closed;
     uint64_t read_errors;
-    uint64_t probes; /* checks run (stat of the path, fstat of the open files) */
+    uint64_t probes;         /* checks run (stat of the path, fstat of the open files) */
+    uint64_t ack_ring_full;  /* times delivery stopped: max_pending batches unacknowledged */
+    uint64_t files_deferred; /* checks that found a new file while max_files were open */
     uint64_t checkpoint_writes;
     uint64_t checkpoint_failures;
     uint64_t lag_bytes; /* bytes in open files not yet delivered (as of the last probe/read) */

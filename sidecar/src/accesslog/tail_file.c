@@ -1,7 +1,8 @@
 /* tail_file.c - owns: one open file of the tailer (creation from a probe result, closing), its
  * reads (uv_fs_read on the threadpool, one in flight per tailer), the window of bytes before the
  * read position, and delivery: read block -> linebuf -> batches of sc_tail_line -> on_lines, each
- * batch recorded in the ack ring with the checkpoint record of its end. */
+ * batch recorded in the ack ring with the checkpoint record of its end; acks popping the ring and
+ * handing the acknowledged record to the checkpoint writer. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,10 +246,27 @@ static void flush_batch(sc_tail *t, tail_file *f, const uint8_t *win, uint32_t w
         sc_tail_ack(t, seq);
 }
 
+/* The ring is a cap like any other: hitting it is counted (and logged the first time). */
+static void ring_full(sc_tail *t)
+{
+    t->stats.ack_ring_full++;
+    if (!t->logged_ring)
+        sc_log_info(t->env->log,
+                    "tail: unacknowledged batches at max_pending; reading waits for acks",
+                    SC_F_STR("path", t->path), SC_F_UINT("max_pending", t->opts.max_pending));
+    t->logged_ring = 1;
+}
+
 void sc_tail_deliver(sc_tail *t)
 {
     tail_block *b = &t->block;
+    if (b->f != NULL && !t->closing && !t->paused && t->ring_len >= t->opts.max_pending &&
+        !t->ring_blocked) {
+        t->ring_blocked = 1;
+        ring_full(t);
+    }
     while (b->f != NULL && sc_tail_can_emit(t)) {
+        t->ring_blocked = 0;
         tail_file *f = b->f;
         int stopped;
         t->batch_file = f;
@@ -284,4 +302,27 @@ int sc_tail_flush_partial(sc_tail *t, tail_file *f)
     t->stats.partial_flushed++;
     flush_batch(t, f, f->win, f->win_len, NULL, 0);
     return 1;
+}
+
+/* ---- acks ------------------------------------------------------------------------------------ */
+
+int sc_tail_ack(sc_tail *t, uint64_t seq)
+{
+    if (seq > t->seq)
+        return -EINVAL;
+    if (seq <= t->acked_seq)
+        return 0;
+    t->acked_seq = seq;
+    int moved = 0;
+    while (t->ring_len > 0 && t->ring[t->ring_head].seq <= seq) {
+        t->acked = t->ring[t->ring_head].rec;
+        t->ring_head = (t->ring_head + 1) % t->opts.max_pending;
+        t->ring_len--;
+        moved = 1;
+    }
+    if (moved && t->cpw != NULL)
+        sc_checkpoint_writer_set(t->cpw, &t->acked);
+    if (moved && !t->closing)
+        sc_tail_pump(t);
+    return 0;
 }

@@ -1,7 +1,7 @@
 /* tail_internal.h - owns: the tailer's internal types, shared by its four files and by no one
  * else:
  *   tail.c       public API, lifecycle, the pump (which one operation runs next), applying
- *                probe results (rotation, truncation, path state), reaping drained files, acks
+ *                probe results (rotation, truncation, path state), reaping drained files
  *   tail_file.c  one open file: reads, the hash window, line delivery in batches, the ack ring
  *   tail_probe.c the threadpool side: stat/fstat/open/pread/glob/realpath, checkpoint decision
  *   tail_watch.c inotify watches and the reconcile/poll timer
@@ -172,7 +172,9 @@ struct sc_tail {
     unsigned handles_open;
     int started, first_done, closing, finishing, final_cp, paused;
     int reading, probing, probe_wanted, pumping, repump;
-    int logged_missing, logged_notreg, logged_full;
+    int idle_due;     /* the partial-line timer fired: flush idle partial lines */
+    int ring_blocked; /* delivery is stopped by a full ring (counted once per episode) */
+    int logged_missing, logged_notreg, logged_full, logged_error, logged_ring;
     sc_tail_stats stats;
     void (*closed)(void *arg);
     void *closed_arg;
