@@ -354,6 +354,63 @@ static void rejects_bad_options(void)
     sc_tail_close(NULL, 0, NULL, NULL);
 }
 
+/* ---- lifecycle ------------------------------------------------------------------------------- */
+
+static void count_close(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+/* Closed before start, and closed right after start (the first probe still in flight). */
+static void close_at_any_point(void)
+{
+    fx x;
+    fx_init(&x);
+    fx_put(x.path, "a\n");
+    sc_tail *t;
+    int closed = 0;
+    REQUIRE(sc_tail_new(&t, &x.env, &x.opts) == 0);
+    sc_tail_close(t, 1, count_close, &closed);
+    CHECK_EQ(closed, 0); /* never from inside close */
+    uv_run(&x.loop, UV_RUN_DEFAULT);
+    CHECK_EQ(closed, 1);
+    x.opts.checkpoint_path = x.cp;
+    REQUIRE(sc_tail_new(&t, &x.env, &x.opts) == 0);
+    CHECK_EQ(sc_tail_start(t), 0);
+    CHECK_EQ(sc_tail_start(t), -EALREADY);
+    sc_tail_close(t, 1, count_close, &closed);
+    sc_tail_close(t, 1, count_close, &closed); /* second close: ignored */
+    uv_run(&x.loop, UV_RUN_DEFAULT);
+    CHECK_EQ(closed, 2);
+    CHECK_EQ(x.nlines, 0);
+    fx_done(&x);
+}
+
+static void close_from_callback(fx *x, const sc_tail_line *l, size_t n)
+{
+    (void)l;
+    (void)n;
+    fx_finish(x);
+}
+
+static int step_never(fx *x)
+{
+    (void)x;
+    return 0;
+}
+
+static void close_inside_on_lines_stops_delivery(void)
+{
+    fx x;
+    fx_init(&x);
+    x.opts.max_batch = 1;
+    x.on_batch = close_from_callback;
+    fx_put(x.path, "1\n2\n3\n");
+    fx_run(&x, step_never);
+    CHECK_STR(fx_got(&x), "1\n");
+    fx_done(&x);
+}
+
 int main(void)
 {
     RUN(starts_at_beginning);
@@ -369,5 +426,7 @@ int main(void)
     RUN(pause_inside_on_lines_stops_mid_block);
     RUN(full_ack_ring_stops_delivery_until_acks);
     RUN(rejects_bad_options);
+    RUN(close_at_any_point);
+    RUN(close_inside_on_lines_stops_delivery);
     return sc_test_summary();
 }

@@ -135,6 +135,32 @@ static void rotated_file_deleted_before_read_is_still_read(void)
     fx_done(&x);
 }
 
+static int step_rotated_partial(fx *x)
+{
+    char old[160];
+    fx_sibling(x, ".1", old, sizeof old);
+    sc_tail_stats s = fx_stats(x);
+    if (x->stage == 0 && x->nlines == 1 && s.bytes == 3) {
+        rename(x->path, old);
+        fx_put(x->path, "c\n");
+        x->stage = 1;
+    }
+    return x->stage == 1 && x->nlines == 3 && s.files_closed == 1;
+}
+
+/* The writer of the rotated file never finished its last line: not lost, delivered (flagged
+ * partial) when the file is dropped - after the new file's first lines. */
+static void rotated_file_unfinished_line_is_delivered_when_dropped(void)
+{
+    fx x;
+    fx_init(&x);
+    fx_put(x.path, "a\nb");
+    fx_run(&x, step_rotated_partial);
+    CHECK_STR(fx_got(&x), "a\nc\nb\n");
+    CHECK_EQ(x.partials, 1);
+    fx_done(&x);
+}
+
 /* ---- copy-and-truncate and truncation -------------------------------------------------------- */
 
 typedef struct ct_case {
@@ -522,6 +548,7 @@ int main(void)
     RUN(rename_rotation_while_writing);
     RUN(rename_rotation_with_writer_still_on_old_file);
     RUN(rotated_file_deleted_before_read_is_still_read);
+    RUN(rotated_file_unfinished_line_is_delivered_when_dropped);
     RUN(copy_truncate_reads_rest_from_copy);
     RUN(copy_truncate_with_custom_pattern);
     RUN(plain_truncation_restarts_at_zero);

@@ -14,7 +14,8 @@
  *   - a file's link count is 0: deleted -> read it to its end, then close it.
  * A rotated file stays open until it is read to its end and (unless deleted or a copy) has not
  * grown for rotate_wait_ms (writers such as nginx keep writing to the renamed file until they are
- * told to reopen). Lines are delivered oldest file first.
+ * told to reopen). Lines are delivered oldest file first; the one exception is an unfinished last
+ * line of a rotated file, which is delivered (flagged PARTIAL) when that file is dropped.
  *
  * Copy-and-truncate (logrotate copytruncate): when the followed file is truncated, the probe looks
  * among the rotated siblings (rotated_glob) for a file whose first bytes and whose bytes just

@@ -123,9 +123,11 @@ static void read_failed(sc_tail *t, tail_file *f, int rc)
     f->maybe_more = 0;
     t->probe_wanted = 1;
     if (f->at_path) {
-        f->stalled = 1; /* retried at the next reconcile tick */
-        sc_log_warn(t->env->log, "tail: read failed; retrying", SC_F_STR("file", f->name),
-                    SC_F_UINT("offset", f->read_pos), SC_F_ERR("error", rc));
+        f->stalled = 1; /* retried at the next reconcile tick; logged once per file */
+        if (!f->read_warned)
+            sc_log_warn(t->env->log, "tail: read failed; retrying", SC_F_STR("file", f->name),
+                        SC_F_UINT("offset", f->read_pos), SC_F_ERR("error", rc));
+        f->read_warned = 1;
         return;
     }
     /* A rotated file that cannot be read any more is given up, or it would be kept forever. */
@@ -216,6 +218,11 @@ static void hash_end(const uint8_t *win, uint32_t wlen, const char *data, size_t
 
 static void harvest(sc_tail *t, tail_file *f)
 {
+    if (f->lb.too_long == 0)
+        return;
+    if (t->stats.too_long == 0)
+        sc_log_warn(t->env->log, "tail: line longer than max_line skipped (further ones counted)",
+                    SC_F_STR("file", f->name), SC_F_UINT("max_line", t->opts.max_line));
     t->stats.too_long += f->lb.too_long;
     f->lb.too_long = 0;
 }

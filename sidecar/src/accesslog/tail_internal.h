@@ -44,6 +44,7 @@ typedef struct tail_file {
     unsigned maybe_more : 1; /* a hint (event, full read) says there may be more to read */
     unsigned stalled : 1;    /* a read failed: wait for the next reconcile tick */
     unsigned recheck : 1;    /* truncation seen while a block was pending: probe again after */
+    unsigned read_warned : 1;
 } tail_file;
 
 /* The read block being delivered (delivery can stop mid-block: pause, ring full). */
