@@ -115,11 +115,11 @@ typedef struct sc_tail_opts {
      * relative to the directory of the RESOLVED file. NULL: "<resolved>.*" and "<resolved>-*"
      * (access.log.1, access.log.2.gz, access.log-20250101). Copied. */
     const char *rotated_glob;
-    const char
-        *checkpoint_path;      /* NULL: no checkpoint (sc_tail_ack still frees the ring). Copied */
-    sc_tail_start_pos start;   /* for a file present at start with no usable checkpoint */
-    int no_inotify;            /* 1: poll only (reconcile every poll_interval_ms) */
-    uint32_t poll_interval_ms; /* probe period without inotify; 0: default */
+    /* NULL: no checkpoint (sc_tail_ack still frees the ring). Copied. */
+    const char *checkpoint_path;
+    sc_tail_start_pos start;         /* for a file present at start with no usable checkpoint */
+    int no_inotify;                  /* 1: poll only (reconcile every poll_interval_ms) */
+    uint32_t poll_interval_ms;       /* probe period without inotify; 0: default */
     uint32_t reconcile_interval_ms;  /* probe period with inotify; 0: default */
     uint32_t rotate_wait_ms;         /* keep a drained rotated file open this long; 0: default */
     uint32_t partial_flush_ms;       /* 0: default; UINT32_MAX: never flush partial lines */
