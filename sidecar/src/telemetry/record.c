@@ -31,7 +31,7 @@ int sc_record_attempt_failed(const sc_attempt_record *rec)
 int sc_record_attempt_usage_missing(const sc_attempt_record *rec)
 {
     return !sc_record_attempt_failed(rec) && rec->status_code >= 200 && rec->status_code <= 299 &&
-           rec->operation.len > 0 && !rec->usage_present;
+           rec->operation.len > 0 && !rec->usage_present && !rec->usage_unknown;
 }
 
 int sc_record_attempt_plain_success(const sc_attempt_record *rec)

@@ -73,6 +73,8 @@ typedef struct sc_attempt_record {
     sc_attr_str finish_reasons[SC_RECORD_MAX_FINISH_REASONS];
     size_t n_finish_reasons;
     int usage_present;     /* the response carried a usage object */
+    int usage_unknown;     /* the source cannot tell (an access-log layout without usage
+                              fields): never counted as missing usage */
     int64_t input_tokens;  /* SC_RECORD_TOKENS_UNKNOWN (-1) = unknown */
     int64_t output_tokens; /* SC_RECORD_TOKENS_UNKNOWN (-1) = unknown */
     int stream;
@@ -142,7 +144,8 @@ void sc_record_run_init(sc_run_record *rec);
 /* 1 when the attempt failed: error_type non-empty or error_class != NONE. */
 int sc_record_attempt_failed(const sc_attempt_record *rec);
 
-/* 1 when a successful GenAI response (2xx, not failed, operation set) lacks usage. */
+/* 1 when a successful GenAI response (2xx, not failed, operation set) lacks usage (and the source
+ * could tell: not usage_unknown). */
 int sc_record_attempt_usage_missing(const sc_attempt_record *rec);
 
 /* 1 for a "plain success": not failed, first try (resend_count 0), no fallback decision other
