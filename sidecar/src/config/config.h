@@ -67,6 +67,48 @@ typedef enum {
     SC_CONFIG_TEMPORALITY_LOWMEMORY
 } sc_config_temporality;
 
+/* access_log.format */
+typedef enum {
+    SC_ACCESS_LOG_NGINX_JSON, /* deploy/examples/nginx.conf llm_json (JSON-lines preset "nginx") */
+    SC_ACCESS_LOG_CADDY,      /* Caddy v2 default JSON access log */
+    SC_ACCESS_LOG_ENVOY,      /* Envoy/Istio JSON access log */
+    SC_ACCESS_LOG_JSON,       /* any JSON lines: access_log.json_fields maps the keys */
+    SC_ACCESS_LOG_NGINX       /* nginx text: access_log.nginx_log_format */
+} sc_config_access_log_format;
+
+typedef enum { SC_ACCESS_LOG_START_END, SC_ACCESS_LOG_START_BEGINNING } sc_config_start_position;
+
+/* One access_log.routes entry: a route template tried before the built-in ones. */
+typedef struct sc_config_route {
+    char *template;
+    int operation;               /* index into "chat", "text_completion", "embeddings"; -1 unset */
+    bool model_not_found_on_404; /* a 404 on this route means the model does not exist */
+} sc_config_route;
+
+typedef struct sc_config_access_log {
+    char *path; /* NULL: no access-log observation */
+    sc_config_access_log_format format;
+    char *nginx_log_format;    /* format = nginx: a log_format string or a pasted directive */
+    sc_config_map json_fields; /* logical field -> dotted key path (json; overrides a preset) */
+    int time_format;           /* sc_timestamp_format; -1: the format's own */
+    int duration_unit;         /* sc_accesslog_duration_unit; -1: the format's own */
+    int time_marks;            /* 0 end, 1 start; -1: the format's own */
+    int retry_count_counts;    /* 0 retries, 1 attempts; -1: the format's own */
+    sc_config_start_position start_position;
+    char *checkpoint_path; /* NULL: no checkpoint (a restart follows start_position) */
+    char *rotated_glob;    /* NULL: "<file>.*" and "<file>-*" next to the file */
+    size_t max_line_bytes;
+    uint64_t poll_interval_ms;
+    uint64_t rotate_wait_ms;
+    uint64_t partial_flush_ms;
+    uint64_t checkpoint_interval_ms;
+    bool no_inotify;
+    sc_config_route *routes;
+    size_t n_routes;
+    char *span_sampling_ratio_text; /* as configured; parsed into span_sampling_ratio */
+    double span_sampling_ratio;     /* 0..1; filled by the load */
+} sc_config_access_log;
+
 /* Durations are milliseconds (uint64_t *_ms), sizes are bytes (size_t). Unset strings are NULL. */
 typedef struct sc_config {
     struct {
@@ -137,6 +179,7 @@ typedef struct sc_config {
     struct {
         bool view;
     } console;
+    sc_config_access_log access_log;
 } sc_config;
 
 /* Loads and validates. On error returns -EINVAL (or -ENOMEM), sets err->msg and leaves *out

@@ -9,11 +9,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "accesslog/layout.h"
+
 _Static_assert(sizeof(sc_config_exporter) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_config_otlp_protocol) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_config_compression) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_config_temporality) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_log_level) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(sc_config_access_log_format) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(sc_config_start_position) == sizeof(int), "enum fields are stored as int");
 
 #define SEC_MS  1000
 #define MIN_MS  (60 * SEC_MS)
@@ -26,6 +30,9 @@ static const char *const exporters[] = {"otlp", "console", "file", "none", NULL}
 static const char *const protocols[] = {"http/protobuf", "http/json", NULL};
 static const char *const compressions[] = {"none", "gzip", NULL};
 static const char *const temporalities[] = {"cumulative", "delta", "lowmemory", NULL};
+static const char *const start_positions[] = {"end", "beginning", NULL};
+static const char *const time_marks[] = {"end", "start", NULL};
+static const char *const retry_counts[] = {"retries", "attempts", NULL};
 
 static int has_ctl_or_space(const char *s)
 {
@@ -134,6 +141,58 @@ int sc_config_split_hostport(const char *s, char *host, size_t host_cap, uint16_
     return 0;
 }
 
+/* access_log.span_sampling_ratio: a decimal from 0 to 1 ("0.25", "1e-3"). */
+static int parse_ratio(const char *v, double *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0' || !(d >= 0.0 && d <= 1.0))
+        return -EINVAL;
+    *out = d;
+    return 0;
+}
+
+static int check_ratio(const char *v, char *why, size_t cap)
+{
+    double d;
+    if (parse_ratio(v, &d) != 0) {
+        snprintf(why, cap, "expected a number from 0 to 1 (as a string, e.g. \"0.25\")");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int check_field_name(const char *v, char *why, size_t cap)
+{
+    sc_accesslog_field f;
+    if (sc_accesslog_field_parse(v, strlen(v), &f) == 0)
+        return 0;
+    size_t n = (size_t)snprintf(why, cap, "expected a field name:");
+    for (int i = 0; i < SC_ACCESSLOG_FIELD__COUNT && n < cap; i++)
+        n += (size_t)snprintf(why + n, cap - n, " %s",
+                              sc_accesslog_field_name((sc_accesslog_field)i));
+    return -EINVAL;
+}
+
+/* The access_log section compiles (log_format, key paths, route templates), so a mistake there
+ * is a configuration error that names its key. */
+static int access_log_relations(sc_config *c, sc_config_error *err)
+{
+    sc_config_access_log *a = &c->access_log;
+    if (parse_ratio(a->span_sampling_ratio_text, &a->span_sampling_ratio) != 0) {
+        sc_config_errorf(err, "\"access_log.span_sampling_ratio\": expected a number from 0 to 1");
+        return -EINVAL;
+    }
+    sc_accesslog_layout *l = malloc(sizeof *l);
+    if (l == NULL) {
+        sc_config_errorf(err, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = sc_accesslog_layout_compile(a, l, err->msg, sizeof err->msg);
+    free(l);
+    return rc < 0 ? -EINVAL : 0;
+}
+
 /* Checks that span keys, then resolves the per-signal OTLP protocols, which inherit the general
  * one when unset (so readers never see SC_OTLP_PROTOCOL_UNSET). */
 static int relations(void *obj, const char *display, sc_config_error *err)
@@ -158,6 +217,8 @@ static int relations(void *obj, const char *display, sc_config_error *err)
                               "exporter.metrics is \"file\"");
         return -EINVAL;
     }
+    if (access_log_relations(c, err) != 0)
+        return -EINVAL;
     if (c->exporter.otlp.traces_protocol == SC_OTLP_PROTOCOL_UNSET)
         c->exporter.otlp.traces_protocol = c->exporter.otlp.protocol;
     if (c->exporter.otlp.metrics_protocol == SC_OTLP_PROTOCOL_UNSET)
@@ -196,6 +257,27 @@ static int relations(void *obj, const char *display, sc_config_error *err)
         .path = p, .type = SC_CT_MAP, F(f), __VA_ARGS__                                            \
     }
 #define HDRS .check_name = check_header_name, .check = check_header_value, .flags = SC_CK_SECRET
+
+#define RF(field) .offset = offsetof(sc_config_route, field)
+static const sc_config_key route_keys[] = {
+    {.path = "template",
+     .type = SC_CT_STRING,
+     RF(template),
+     .flags = SC_CK_REQUIRED,
+     .help = "route template, e.g. /openai/deployments/{deployment}/chat/completions"},
+    {.path = "operation",
+     .type = SC_CT_ENUM,
+     RF(operation),
+     .values = sc_accesslog_layout_operations,
+     .help = "gen_ai.operation.name of requests on this route; unset: not a GenAI operation"},
+    {.path = "model_not_found_on_404",
+     .type = SC_CT_BOOL,
+     RF(model_not_found_on_404),
+     .def = "false",
+     .help = "a 404 here means the model does not exist (model_not_found)"},
+};
+static const sc_config_schema route_schema = {route_keys, sizeof route_keys / sizeof route_keys[0],
+                                              sizeof(sc_config_route), NULL};
 
 static const sc_config_key keys[] = {
     STR("service.name", service.name, .env = "OTEL_SERVICE_NAME",
@@ -288,6 +370,53 @@ static const sc_config_key keys[] = {
         .max = 10 * MIN_MS, .env = "OTEL_METRIC_EXPORT_TIMEOUT", .help = "metric export timeout"),
     BOOL("console.view", console.view, .def = "false",
          .help = "human-readable live view on stdout"),
+    STR("access_log.path", access_log.path,
+        .help =
+            "gateway access log to follow (may be a symlink); unset: no access-log observation"),
+    ENUM("access_log.format", access_log.format, sc_accesslog_layout_formats, .def = "nginx_json",
+         .help = "line layout: nginx_json (llm_json of deploy/examples/nginx.conf), caddy, envoy, "
+                 "json (json_fields), nginx (nginx_log_format)"),
+    STR("access_log.nginx_log_format", access_log.nginx_log_format,
+        .help = "format nginx: the log_format string or the pasted directive; unset: combined"),
+    MAP("access_log.json_fields", access_log.json_fields, .check_name = check_field_name,
+        .help = "JSON formats: field -> dotted key path (\\. for a dot in a key)"),
+    ENUM("access_log.time_format", access_log.time_format, sc_accesslog_layout_time_formats,
+         .help = "JSON formats: how the time value is written; unset: the format's own"),
+    ENUM("access_log.duration_unit", access_log.duration_unit, sc_accesslog_layout_duration_units,
+         .help = "JSON formats: unit of the duration value; unset: the format's own"),
+    ENUM("access_log.time_marks", access_log.time_marks, time_marks,
+         .help = "JSON formats: the time value is the request's end or start"),
+    ENUM("access_log.retry_count_counts", access_log.retry_count_counts, retry_counts,
+         .help = "JSON formats: the retry_count value counts retries or attempts"),
+    ENUM("access_log.start_position", access_log.start_position, start_positions, .def = "end",
+         .help = "where to start in a file found at startup without a checkpoint"),
+    STR("access_log.checkpoint_path", access_log.checkpoint_path,
+        .help = "file keeping the acknowledged position across restarts; unset: none"),
+    STR("access_log.rotated_glob", access_log.rotated_glob,
+        .help = "glob(3) of rotated files; unset: <file>.* and <file>-* beside the file"),
+    SIZE("access_log.max_line_bytes", access_log.max_line_bytes, .def = "32KiB", .min = 1 * KIB,
+         .max = 16 * MIB, .help = "longer lines are skipped and counted"),
+    DUR("access_log.poll_interval", access_log.poll_interval_ms, .def = "250ms", .min = 10,
+        .max = MIN_MS, .help = "check period without inotify"),
+    DUR("access_log.rotate_wait", access_log.rotate_wait_ms, .def = "5s", .min = 1,
+        .max = 10 * MIN_MS, .help = "keep reading a rotated file this long after it went quiet"),
+    DUR("access_log.partial_flush", access_log.partial_flush_ms, .def = "5s", .min = 10,
+        .max = HOUR_MS, .help = "emit a last line without its newline after this idle time"),
+    DUR("access_log.checkpoint_interval", access_log.checkpoint_interval_ms, .def = "1s", .min = 10,
+        .max = 10 * MIN_MS, .help = "at most one checkpoint write per interval"),
+    BOOL("access_log.no_inotify", access_log.no_inotify, .def = "false",
+         .help = "poll only (overlay, NFS and FUSE mounts may not deliver inotify events)"),
+    {.path = "access_log.routes",
+     .type = SC_CT_ARRAY,
+     F(access_log.routes),
+     .count_offset = offsetof(sc_config, access_log.n_routes),
+     .sub = &route_schema,
+     .max = SC_ACCESSLOG_LAYOUT_MAX_USER_ROUTES,
+     .help = "route templates tried before the built-in OpenAI-compatible ones"},
+    STR("access_log.span_sampling_ratio", access_log.span_sampling_ratio_text, .def = "1",
+        .check = check_ratio,
+        .help = "share of plain-success access-log spans kept (errors, retries, fallbacks and "
+                "missing usage are always kept); metrics are never sampled"),
 };
 
 static const sc_config_schema root = {
