@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accesslog/observer.h"
 #include "app/cli.h"
 #include "app/pipeline.h"
 #include "app/upstream_check.h"
@@ -30,6 +31,7 @@ typedef struct sidecar {
     sc_http_client *http;
     sc_health *health;
     sc_pipeline *pipeline;
+    sc_observer *access_log; /* NULL unless access_log.path is set */
     int flushing;
     uv_signal_t sigterm;
     uv_signal_t sigint;
@@ -50,6 +52,7 @@ typedef struct sidecar {
 
 static void begin_shutdown(sidecar *d, const char *why);
 static void maybe_finish_drain(sidecar *d);
+static void on_module_closed(void *arg);
 
 /* ---- health -------------------------------------------------------------------------------- */
 
@@ -179,9 +182,76 @@ static void view_telemetry(sidecar *d)
                   (unsigned long long)(ex.traces.retries + ex.metrics.retries));
 }
 
+/* ---- access log ---------------------------------------------------------------------------- */
+
+/* Created after the pipeline (it records into it); the span queue pauses it when full and
+ * acknowledges its lines as their spans are exported. */
+static int start_access_log(sidecar *d)
+{
+    const sc_config *c = d->cfg;
+    if (c->access_log.path == NULL)
+        return 0;
+    sc_instrument *inst[SC_METRIC__COUNT];
+    for (int id = 0; id < SC_METRIC__COUNT; id++)
+        inst[id] = sc_pipeline_instrument(d->pipeline, (sc_metric_id)id);
+    sc_observer_opts oo = {
+        .cfg = &c->access_log,
+        .recorder = sc_pipeline_recorder(d->pipeline),
+        .instruments = inst,
+        .queue_capacity = (size_t)c->exporter.batch.max_queue_size,
+    };
+    char err[512];
+    int rc = sc_observer_new(&d->access_log, &d->env, &oo, err, sizeof err);
+    if (rc < 0) {
+        sc_log_error(d->env.log, "could not start the access-log observer",
+                     SC_F_STR("error", err[0] ? err : ""), SC_F_ERR("errno", rc));
+        return rc;
+    }
+    sc_pipeline_source_hooks hooks = {
+        .on_full = sc_observer_on_full,
+        .on_drained = sc_observer_on_drained,
+        .on_ack = sc_observer_on_ack,
+        .arg = d->access_log,
+    };
+    sc_pipeline_set_source_hooks(d->pipeline, &hooks);
+    return sc_observer_start(d->access_log);
+}
+
+/* Draining: no new lines; the spans already queued are flushed and acknowledged. */
+static void stop_access_log(sidecar *d)
+{
+    if (d->access_log != NULL)
+        sc_observer_stop(d->access_log);
+}
+
+/* Before the pipeline closes: its close releases the spans it could not deliver as not accepted,
+ * and those lines must not reach the final checkpoint. */
+static void close_access_log(sidecar *d)
+{
+    if (d->access_log == NULL)
+        return;
+    if (d->pipeline != NULL)
+        sc_pipeline_set_source_hooks(d->pipeline, &(sc_pipeline_source_hooks){0});
+    d->pending_closes++;
+    sc_observer_close(d->access_log, on_module_closed, d);
+    d->access_log = NULL;
+}
+
+static void view_access_log(sidecar *d)
+{
+    if (d->access_log == NULL)
+        return;
+    sc_observer_stats s;
+    sc_observer_get_stats(d->access_log, &s);
+    sc_view_event(&d->view, "access log", "%llu lines (%llu malformed) | lag %llu bytes%s",
+                  (unsigned long long)s.lines, (unsigned long long)s.malformed,
+                  (unsigned long long)s.tail.lag_bytes, s.paused ? " | paused" : "");
+}
+
 static void on_view_tick(uv_timer_t *t)
 {
     view_telemetry(t->data);
+    view_access_log(t->data);
 }
 
 /* ---- shutdown ------------------------------------------------------------------------------ */
@@ -204,6 +274,7 @@ static void close_everything(sidecar *d)
     if (d->state == CLOSING)
         return;
     d->state = CLOSING;
+    close_access_log(d);
     if (d->health != NULL) {
         sc_health_get_stats(d->health, &d->health_stats);
         d->pending_closes++;
@@ -238,6 +309,7 @@ static void on_flushed(void *arg, int all_delivered)
     sc_view_event(&d->view, "shutdown", "drained in %.0f ms%s", took * 1000.0,
                   all_delivered ? "" : " (some telemetry was not delivered)");
     view_telemetry(d);
+    view_access_log(d);
     close_everything(d);
 }
 
@@ -273,6 +345,7 @@ static void begin_shutdown(sidecar *d, const char *why)
     if (d->state != RUNNING)
         return;
     d->state = DRAINING;
+    stop_access_log(d);
     d->drain_started_mono_ns = sc_clock_mono_ns(d->env.clock);
     sc_log_info(d->env.log, "shutting down", SC_F_STR("reason", why),
                 SC_F_UINT("deadline_ms", d->cfg->shutdown.deadline_ms));
@@ -336,6 +409,8 @@ static int start_modules(sidecar *d)
                      SC_F_ERR("error", rc));
         return rc;
     }
+    if ((rc = start_access_log(d)) < 0)
+        return rc;
     char host[256];
     sc_health_opts hopts = {
         .host = host,

@@ -97,7 +97,7 @@ static int build(sc_pipeline *p, sc_http_client *http, const char **what)
         return rc;
     *what = "recorder";
     sc_recorder_opts ro = {
-        .span_sampling_ratio = 1.0,
+        .span_sampling_ratio = cfg->access_log.span_sampling_ratio, /* access-log spans only */
         .spans_disabled = !sc_exporter_traces_enabled(p->exporter),
     };
     return sc_recorder_new(&p->recorder, p->env, p->spans, p->inst, &ro);
