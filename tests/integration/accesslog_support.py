@@ -19,13 +19,14 @@ from lib.harness import Proc, free_port, write_json
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def sidecar(runner, binary, work_dir, name, access_log, endpoint=None, exporter=None, env=None):
+def sidecar(runner, binary, work_dir, name, access_log, endpoint=None, exporter=None, env=None,
+            log_level="info"):
     """Starts the sidecar following access_log (the config section); returns the Proc."""
     cfg = {"health": {"endpoint": f"127.0.0.1:{free_port()}"}, "shutdown": {"deadline": "10s"},
            # No canary traffic worth the name: the upstream check fails fast against port 1.
            "cometapi": {"base_url": "http://127.0.0.1:1/v1", "timeout": "1s"},
            "exporter": {"batch": {"schedule_delay": "200ms"}, "metrics_interval": "500ms"},
-           "access_log": access_log}
+           "access_log": access_log, "log": {"level": log_level}}
     if exporter:
         cfg["exporter"].update(exporter)
     conf = write_json(os.path.join(work_dir, f"{name}.json"), cfg)
