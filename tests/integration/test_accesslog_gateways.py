@@ -250,6 +250,27 @@ def caddy_json():
         check_export_against_schema(rx.traces(), rx.metrics(), DOC)
 
 
-for t in (nginx_llm_json, nginx_text_format, caddy_json):
+def example_configs_are_valid():
+    """deploy/examples/sidecar-*.json pass --check-config (with a key file standing in for the
+    mounted Secret), and the example nginx log_format and the nginx-text config's format agree
+    with what the runs above used."""
+    import glob
+    import subprocess
+    key = os.path.join(args.work_dir, "api-key")
+    with open(key, "w") as f:
+        f.write("sk-test-example-0123456789abcdef\n")
+    os.chmod(key, 0o600)
+    examples = sorted(glob.glob(os.path.join(args.source_dir, "deploy", "examples", "sidecar-*.json")))
+    check(len(examples) >= 4, examples)
+    for path in examples:
+        p = subprocess.run([args.binary, "--check-config", "--config", path, "--set",
+                            f"cometapi.api_key_file={key}"], capture_output=True, text=True,
+                           timeout=10)
+        check(p.returncode == 0, (path, p.stderr[-500:]))
+        eff = json.loads(p.stdout)
+        check(eff["access_log"]["path"], path)
+
+
+for t in (nginx_llm_json, nginx_text_format, caddy_json, example_configs_are_valid):
     runner.run(t)
 runner.finish()
