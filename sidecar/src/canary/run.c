@@ -157,15 +157,20 @@ static void record_attempt(sc_canary_run *run, const sc_canary_attempt *a, sc_fa
     (void)sc_recorder_attempt(e->deps.recorder, &r);
 }
 
+/* The failed contract checks of the final primary answer, plus the check behind a parse_error
+ * the contract never saw (an HTML 404, a redirect) and shape_drift. */
 static size_t violations(const sc_canary_run *run, const char **out, size_t cap)
 {
+    uint32_t bits = run->final_checked ? run->final_contract.failed : 0;
+    if (run->final_cls.error_class == SC_ERROR_CLASS_PARSE_ERROR && run->final_cls.check >= 0 &&
+        run->final_cls.check < SC_CHECK__COUNT)
+        bits |= SC_CHECK_BIT(run->final_cls.check);
+    if (run->drift)
+        bits |= SC_CHECK_BIT(SC_CHECK_SHAPE_DRIFT);
     size_t n = 0;
-    if (run->final_checked)
-        for (int c = 0; c < SC_CHECK__COUNT && n < cap; c++)
-            if (run->final_contract.failed & SC_CHECK_BIT(c))
-                out[n++] = sc_contract_check_name((sc_contract_check)c);
-    if (run->drift && n < cap && !(run->final_contract.failed & SC_CHECK_BIT(SC_CHECK_SHAPE_DRIFT)))
-        out[n++] = sc_contract_check_name(SC_CHECK_SHAPE_DRIFT);
+    for (int c = 0; c < SC_CHECK__COUNT && n < cap; c++)
+        if (bits & SC_CHECK_BIT(c))
+            out[n++] = sc_contract_check_name((sc_contract_check)c);
     return n;
 }
 
@@ -486,7 +491,8 @@ static void on_attempt_done(sc_canary_attempt *a, void *arg)
 {
     sc_canary_run *run = arg;
     sc_canary_probe_state *ps = run->ps;
-    if (a->transport == SC_HTTP_ERR_CANCELLED) { /* shutdown: nothing is recorded */
+    /* Shutdown: nothing is recorded, not even an attempt that completed as close began. */
+    if (a->transport == SC_HTTP_ERR_CANCELLED || ps->engine->closing) {
         ps->run = NULL;
         sc_canary_engine_run_ended(ps->engine, ps, NULL);
         sc_canary_attempt_release(&run->att);
