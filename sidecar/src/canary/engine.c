@@ -173,7 +173,8 @@ static void due(sc_canary_engine *e, sc_canary_probe_state *ps)
         return;
     if (ps->run != NULL || ps->waiting) {
         e->stats.skipped_overlap++;
-        sc_log_warn(e->env->log, "canary run skipped: the previous run is still in flight",
+        sc_log_warn(e->env->log,
+                    "canary run skipped: its previous run is still in flight or waiting for a slot",
                     SC_F_STR("probe", ps->probe.name),
                     SC_F_UINT("skipped_total", e->stats.skipped_overlap));
         return;
