@@ -175,8 +175,11 @@ static void on_canary_result(const sc_canary_result *r, void *arg)
     sidecar *d = arg;
     if (d->once)
         sc_gate_add(&d->gate, r);
-    char fb[48] = "";
-    if (r->fallback != SC_FALLBACK_NOT_NEEDED)
+    char fb[80] = "";
+    if (r->fallback_observed != NULL)
+        snprintf(fb, sizeof fb, "  fallback used (%s): %s", r->fallback_reason,
+                 r->fallback_observed);
+    else if (r->fallback != SC_FALLBACK_NOT_NEEDED)
         snprintf(fb, sizeof fb, "  fallback %s (%s)", sc_schema_fallback_decision_name(r->fallback),
                  r->fallback_reason);
     sc_view_event(&d->view, "canary", "%-20s %s  expected %-15s observed %-18s retries %u%s",

@@ -37,6 +37,18 @@ static const char *fallback_model(const sc_probe *p)
     return p->cfg->fallback.target.model ? p->cfg->fallback.target.model : p->model;
 }
 
+/* A fallback target names another base URL, another model, or both. */
+static bool has_fallback_target(const sc_probe *p)
+{
+    return p->cfg->fallback.target.base_url != NULL || p->cfg->fallback.target.model != NULL;
+}
+
+static const char *fallback_base(const sc_canary_engine *e, const sc_probe *p)
+{
+    return p->cfg->fallback.target.base_url ? p->cfg->fallback.target.base_url
+                                            : e->cfg->cometapi.base_url;
+}
+
 static void on_attempt_done(sc_canary_attempt *a, void *arg);
 
 static int start_attempt(sc_canary_run *run)
@@ -50,7 +62,7 @@ static int start_attempt(sc_canary_run *run)
         return rc;
     sc_canary_attempt_opts o = {
         .probe = p,
-        .base_url = run->in_fallback ? p->cfg->fallback.target.base_url : e->cfg->cometapi.base_url,
+        .base_url = run->in_fallback ? fallback_base(e, p) : e->cfg->cometapi.base_url,
         .model = run->in_fallback ? fallback_model(p) : p->model,
         .api_key = current_key(e),
         .timeout_ms = (uint32_t)p->cfg->timeout_ms,
@@ -109,7 +121,7 @@ static void record_attempt(sc_canary_run *run, const sc_canary_attempt *a, sc_fa
     const char *route_p = ps->route;
     const char *host_p = ps->server_address;
     if (run->in_fallback) {
-        const char *base = p->cfg->fallback.target.base_url;
+        const char *base = fallback_base(e, p);
         host_p = sc_canary_url_parts(base, &scheme, host, sizeof host, &port) == 0 ? host : "";
         int n = sc_canary_route_template(p->method, base, p->route, route, sizeof route);
         route_p = n > 0 ? route + strlen(p->method) + 1 : "";
@@ -478,7 +490,7 @@ static void primary_done(sc_canary_run *run, const sc_canary_attempt *a, sc_run_
     /* The class itself (evidence, results); the recorder bounds it for telemetry. */
     run->fallback_reason = sc_schema_error_class_name(a->cls.error_class);
     record_attempt(run, a, fr.decision, run->fallback_reason);
-    if (fr.decision == SC_FALLBACK_ALLOWED && ps->probe.cfg->fallback.target.base_url != NULL) {
+    if (fr.decision == SC_FALLBACK_ALLOWED && has_fallback_target(&ps->probe)) {
         run->in_fallback = true;
         run->fallback = SC_FALLBACK_USED;
         wait_then_attempt(run, 0);
