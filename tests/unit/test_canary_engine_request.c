@@ -202,8 +202,8 @@ static void uuid_v4(void)
     sc_rng rng;
     sc_rng_init_seeded(&rng, 7);
     char a[37], b[37];
-    REQUIRE(sc_canary_uuid_v4(&rng, a) == 0);
-    REQUIRE(sc_canary_uuid_v4(&rng, b) == 0);
+    REQUIRE(sc_rng_uuid_v4(&rng, a) == 0);
+    REQUIRE(sc_rng_uuid_v4(&rng, b) == 0);
     CHECK_EQ(strlen(a), 36);
     CHECK(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
     CHECK(a[14] == '4');

@@ -72,7 +72,4 @@ int sc_canary_route_template(const char *method, const char *base_url, const cha
 int sc_canary_url_parts(const char *base_url, const char **scheme, char *host, size_t host_cap,
                         int *port);
 
-/* A random UUID v4 ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"). 0 or the rng's negative errno. */
-int sc_canary_uuid_v4(sc_rng *rng, char out[37]);
-
 #endif

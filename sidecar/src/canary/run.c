@@ -359,7 +359,7 @@ static void finish(sc_canary_run *run)
         trace[2 * i + 1] = hex[run->ctx.trace_id[i] & 15];
     }
     trace[32] = '\0';
-    (void)sc_canary_uuid_v4(e->env->rng, test_id);
+    (void)sc_rng_uuid_v4(e->env->rng, test_id);
     const char *endpoints[] = {"chat", "responses", "models"};
     sc_canary_result res = {
         .probe = p->name,
