@@ -1,6 +1,6 @@
-/* test_prom_text.c - tests for export/prom_text: OTLP -> Prometheus names (every schema metric
- * and the translator's edge cases), label names, value formatting and escaping, histogram
- * buckets, target_info, name clashes and the size cap.
+/* test_prom_text.c - tests for export/prom_name and export/prom_text: OTLP -> Prometheus names
+ * (every schema metric and the translator's edge cases), label names, value formatting and
+ * escaping, histogram buckets, target_info, name clashes and the size cap.
  *
  * Also a tool mode for tests/integration/test_dashboards.py, so the names the dashboards use are
  * checked against what this renderer really produces:
@@ -71,10 +71,10 @@ static void every_schema_metric_has_its_prometheus_name(void)
         while (k < N_EXPECTED && strcmp(expected_names[k].otel, d->name) != 0)
             k++;
         REQUIRE(k < N_EXPECTED);
-        int n = sc_prom_text_metric_name(d->name, d->unit, d->kind, name, sizeof name);
+        int n = sc_prom_name_metric(d->name, d->unit, d->kind, name, sizeof name);
         CHECK_EQ(n, (long long)strlen(expected_names[k].prom));
         CHECK_STR(name, expected_names[k].prom);
-        CHECK_STR(sc_prom_text_type_name(sc_prom_text_type(d->kind)), expected_names[k].type);
+        CHECK_STR(sc_prom_name_type_str(sc_prom_name_type(d->kind)), expected_names[k].type);
     }
 }
 
@@ -111,13 +111,12 @@ static void metric_name_rules_follow_the_translator(void)
     };
     char out[SC_PROM_NAME_MAX];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int n =
-            sc_prom_text_metric_name(cases[i].name, cases[i].unit, cases[i].kind, out, sizeof out);
+        int n = sc_prom_name_metric(cases[i].name, cases[i].unit, cases[i].kind, out, sizeof out);
         CHECK(n > 0);
         CHECK_STR(out, cases[i].want);
     }
-    CHECK_EQ(sc_prom_text_metric_name("...", "s", SC_METRIC_KIND_GAUGE, out, sizeof out), -EINVAL);
-    CHECK_EQ(sc_prom_text_metric_name("abcdef", "s", SC_METRIC_KIND_GAUGE, out, 8), -ENAMETOOLONG);
+    CHECK_EQ(sc_prom_name_metric("...", "s", SC_METRIC_KIND_GAUGE, out, sizeof out), -EINVAL);
+    CHECK_EQ(sc_prom_name_metric("abcdef", "s", SC_METRIC_KIND_GAUGE, out, 8), -ENAMETOOLONG);
 }
 
 static void label_names_are_sanitised(void)
@@ -136,16 +135,16 @@ static void label_names_are_sanitised(void)
     };
     char out[SC_PROM_NAME_MAX];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        CHECK_EQ(sc_prom_text_label_name(cases[i].key, out, sizeof out),
+        CHECK_EQ(sc_prom_name_label(cases[i].key, out, sizeof out),
                  (long long)strlen(cases[i].want));
         CHECK_STR(out, cases[i].want);
     }
-    CHECK_EQ(sc_prom_text_label_name("", out, sizeof out), -EINVAL);
-    CHECK_EQ(sc_prom_text_label_name("..", out, sizeof out), -EINVAL);
+    CHECK_EQ(sc_prom_name_label("", out, sizeof out), -EINVAL);
+    CHECK_EQ(sc_prom_name_label("..", out, sizeof out), -EINVAL);
     char long_key[600];
     memset(long_key, 'k', sizeof long_key - 1);
     long_key[sizeof long_key - 1] = '\0';
-    CHECK_EQ(sc_prom_text_label_name(long_key, out, sizeof out), -ENAMETOOLONG);
+    CHECK_EQ(sc_prom_name_label(long_key, out, sizeof out), -ENAMETOOLONG);
 }
 
 static void doubles_are_written_as_go_writes_them(void)

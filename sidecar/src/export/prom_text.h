@@ -1,20 +1,8 @@
-/* prom_text.h - owns: rendering a metrics snapshot as the Prometheus text exposition format 0.0.4,
- * and the OTLP -> Prometheus naming rules it uses.
- *
- * Names follow the OpenTelemetry "Prometheus and OpenMetrics Compatibility" specification the way
- * the Collector's prometheus exporter and Prometheus' own OTLP receiver apply it (otlptranslator,
- * strategy UnderscoreEscapingWithSuffixes), so a dashboard works whether Prometheus scrapes the
- * sidecar or a Collector:
- * - metric names: split on every character outside [A-Za-z0-9:] (so dots, dashes and runs of
- *   underscores become one '_'), then the unit suffix unless a name token already equals it
- *   (UCUM: s -> seconds, By -> bytes, ms -> milliseconds, ...; a unit holding '{' or '}' such as
- *   {request} adds nothing; "1" adds nothing; "a/b" -> a_per_b), then "_total" on monotonic sums
- *   and "_ratio" on gauges of unit "1"; a leading digit gets a '_' prefix;
- * - types: COUNTER -> counter, UPDOWN_COUNTER and GAUGE -> gauge, HISTOGRAM -> histogram
- *   (_bucket{le} cumulative up to +Inf, _sum, _count);
- * - label names: every character outside [A-Za-z0-9] becomes '_', runs collapse to one, a leading
- *   digit gets "key_"; attributes whose names collide have their values joined with ';' in key
- *   order; label values are escaped (\\, \", \n) and invalid UTF-8 becomes U+FFFD;
+/* prom_text.h - owns: rendering a metrics snapshot as the Prometheus text exposition format 0.0.4
+ * (names from prom_name.h):
+ * - histograms: _bucket{le} cumulative counts up to le="+Inf" (= count), _sum, _count;
+ * - label values are escaped (\\, \", \n) and invalid UTF-8 becomes U+FFFD; attributes whose
+ *   label names collide are one label whose value joins theirs with ';' in key order;
  * - non-string values: integers in decimal, doubles as Go prints them ('g', shortest), booleans
  *   true/false, string arrays as a JSON array;
  * - the resource becomes one target_info gauge (value 1) whose labels are the resource attributes
@@ -29,30 +17,13 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "export/prom_name.h"
 #include "telemetry/attr.h"
 #include "telemetry/metrics.h"
 
 #define SC_PROM_TEXT_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-#define SC_PROM_NAME_MAX   384 /* bytes of a metric or label name, NUL included */
-#define SC_PROM_DOUBLE_MAX 32  /* bytes of a formatted double, NUL included */
-
-typedef enum { SC_PROM_COUNTER = 0, SC_PROM_GAUGE, SC_PROM_HISTOGRAM } sc_prom_type;
-
-/* "counter", "gauge" or "histogram". */
-const char *sc_prom_text_type_name(sc_prom_type t);
-
-/* The Prometheus type of an instrument kind (monotonic sums are counters). */
-sc_prom_type sc_prom_text_type(sc_metric_kind kind);
-
-/* The family name of an OTLP metric (name, UCUM unit, kind) into out[cap], NUL-terminated.
- * Returns its length, -EINVAL (nothing but separators: no valid name) or -ENAMETOOLONG. */
-int sc_prom_text_metric_name(const char *name, const char *unit, sc_metric_kind kind, char *out,
-                             size_t cap);
-
-/* The label name of an attribute key into out[cap]. Returns its length, -EINVAL (empty or only
- * separators) or -ENAMETOOLONG. */
-int sc_prom_text_label_name(const char *key, char *out, size_t cap);
+#define SC_PROM_DOUBLE_MAX 32 /* bytes of a formatted double, NUL included */
 
 /* v as Prometheus' Go client writes a float (strconv.FormatFloat(v, 'g', -1, 64)): the shortest
  * digits that read back as v, in exponent form when the decimal exponent is < -4 or >= 6
