@@ -41,8 +41,9 @@ upstream="http://127.0.0.1:$(cat "$out/upstream.port")/v1"
 
 echo "comet-sidecar demo: ${duration}s against a local stand-in for CometAPI at $upstream"
 echo "-------------------------------------------------------------------------------"
-COMETAPI_API_KEY_FILE="$out/api-key" COMETAPI_BASE_URL="$upstream" \
-  "$bin" --config deploy/demo/config.json >"$out/view.txt" 2>"$out/sidecar.log" &
+: >"$out/view.txt"
+COMETAPI_API_KEY_FILE="$out/api-key" COMETAPI_BASE_URL="$upstream" OTEL_SERVICE_NAME=comet-sidecar-demo \
+  "$bin" --config deploy/demo/config.json --set exporter.file.path="$out/telemetry.jsonl" >"$out/view.txt" 2>"$out/sidecar.log" &
 sidecar_pid=$!
 tail -n +1 -f "$out/view.txt" --pid "$sidecar_pid" &
 tail_pid=$!
@@ -70,6 +71,8 @@ echo "comet-sidecar exited with code $code"
 echo "files written:"
 echo "  $out/view.txt       the live view above"
 echo "  $out/sidecar.log    the sidecar's JSON log lines (stderr)"
+echo "  $out/telemetry.jsonl  spans and metrics as OTLP/JSON, one export request per line"
+echo "                       ($(grep -c resourceSpans "$out/telemetry.jsonl" 2>/dev/null || echo 0) trace and $(grep -c resourceMetrics "$out/telemetry.jsonl" 2>/dev/null || echo 0) metric export requests)"
 echo "  $out/upstream.log   the stand-in upstream's log"
-grep -q "$key1\|$key2" "$out/sidecar.log" "$out/view.txt" && { echo "demo: an API key leaked into the output!" >&2; exit 1; }
+grep -q "$key1\|$key2" "$out/sidecar.log" "$out/view.txt" "$out/telemetry.jsonl" && { echo "demo: an API key leaked into the output!" >&2; exit 1; }
 exit "$code"

@@ -20,7 +20,9 @@ runner = Runner()
 def start_sidecar(name, base_url, overrides=None, env=None, extra_args=()):
     port = free_port()
     cfg = {"health": {"endpoint": f"127.0.0.1:{port}"}, "shutdown": {"deadline": "5s"},
-           "cometapi": {"base_url": base_url, "timeout": "3s", "key_file_check_interval": "200ms"}}
+           "cometapi": {"base_url": base_url, "timeout": "3s", "key_file_check_interval": "200ms"},
+           # These tests are about the process; test_telemetry_e2e covers exporting.
+           "exporter": {"traces": "none", "metrics": "none"}}
     for path, value in (overrides or {}).items():
         node = cfg
         *parents, leaf = path.split(".")
@@ -102,7 +104,7 @@ def timeout_is_classified():
     mock_control(base, "/__mock/faults", {"faults": [{"fault": "delay", "ms": 5000, "path": "/v1/models"}]})
     sc, _ = start_sidecar("timeout", base, {"cometapi.timeout": "400ms"})
     done = sc.wait_log("upstream check finished")
-    check(done["ok"] is False and done["error"] == "timeout", done)
+    check(done["ok"] is False and done["error_class"] == "timeout", done)
     check(done["duration_s"] < 2.0, done)
     sc.p.send_signal(signal.SIGTERM)
     check(sc.wait_exit(10) == 0)
@@ -113,7 +115,7 @@ def oversize_body_is_an_error():
     _, base = start_mock_upstream(runner, args.work_dir, keys=(KEY,), extra=("--models", models))
     sc, _ = start_sidecar("oversize", base, {"cometapi.max_response_bytes": "1KiB"})
     done = sc.wait_log("upstream check finished")
-    check(done["ok"] is False and done["error"] == "too_large", done)
+    check(done["ok"] is False and done["error_class"] == "parse_error", done)
     sc.p.send_signal(signal.SIGTERM)
     check(sc.wait_exit(10) == 0, "an oversize body never crashes the sidecar")
 

@@ -28,6 +28,7 @@ struct sc_test_http_server {
     unsigned n_conns;
     size_t n_requests;
     size_t n_records;
+    size_t n_script[2]; /* /script/ requests so far: [0] traces-like paths, [1] "metrics" paths */
     sc_test_http_req records[SC_TEST_HTTP_MAX_RECORDS];
 };
 
@@ -236,6 +237,84 @@ static void serve_big(conn *c, const char *path)
     free(body);
 }
 
+/* Appends a protobuf varint. */
+static size_t put_varint(unsigned char *p, unsigned long long v)
+{
+    size_t n = 0;
+    do {
+        p[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            p[n] |= 0x80;
+        n++;
+    } while (v);
+    return n;
+}
+
+/* 200 with an OTLP partial_success of `rejected` items, in the request's encoding. */
+static void respond_partial(conn *c, const sc_test_http_req *r, long rejected, int metrics)
+{
+    static const char msg[] = "test rejection";
+    const char *ct = sc_test_http_req_header(r, "content-type");
+    char body[256];
+    size_t n;
+    if (ct != NULL && strncmp(ct, "application/json", 16) == 0) {
+        n = (size_t)snprintf(body, sizeof body,
+                             "{\"partialSuccess\":{\"%s\":\"%ld\",\"errorMessage\":\"%s\"}}",
+                             metrics ? "rejectedDataPoints" : "rejectedSpans", rejected, msg);
+        respond(c, 200, "Content-Type: application/json\r\n", body, n);
+        return;
+    }
+    unsigned char inner[64], *b = (unsigned char *)body;
+    size_t k = 0;
+    inner[k++] = 0x08; /* rejected_spans / rejected_data_points = 1, varint */
+    k += put_varint(inner + k, (unsigned long long)rejected);
+    inner[k++] = 0x12; /* error_message = 2 */
+    inner[k++] = (unsigned char)(sizeof msg - 1);
+    memcpy(inner + k, msg, sizeof msg - 1);
+    k += sizeof msg - 1;
+    n = 0;
+    b[n++] = 0x0a; /* partial_success = 1 */
+    b[n++] = (unsigned char)k;
+    memcpy(b + n, inner, k);
+    n += k;
+    respond(c, 200, "Content-Type: application/x-protobuf\r\n", body, n);
+}
+
+/* /script/STEP,STEP,...: the k-th /script/ request (counted separately for paths containing
+ * "metrics") gets step k, the last step repeating. STEP is NNN (that status, empty body, in the
+ * request's Content-Type), NNN~S (with Retry-After: S) or pN (200 with a partial success
+ * rejecting N items). A collector stand-in for export tests. */
+static void serve_script(conn *c, const sc_test_http_req *r)
+{
+    const char *p = r->path + 8;
+    int metrics = strstr(r->path, "metrics") != NULL;
+    size_t k = c->srv->n_script[metrics]++;
+    for (size_t i = 0; i < k; i++) {
+        const char *comma = strchr(p, ',');
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    if (*p == 'p') {
+        respond_partial(c, r, strtol(p + 1, NULL, 10), metrics);
+        return;
+    }
+    char *end;
+    long st = strtol(p, &end, 10);
+    if (st < 100 || st > 999)
+        st = 400;
+    char extra[128] = "";
+    const char *ct = sc_test_http_req_header(r, "content-type");
+    int n = 0;
+    if (ct != NULL && strchr(ct, '\r') == NULL && strlen(ct) < 64)
+        n = snprintf(extra, sizeof extra, "Content-Type: %s\r\n", ct);
+    if (*end == '~')
+        snprintf(extra + n, sizeof extra - (size_t)n, "Retry-After: %ld\r\n",
+                 strtol(end + 1, NULL, 10));
+    respond(c, (int)st, extra, "", 0);
+}
+
 static void dispatch(conn *c, const sc_test_http_req *r, size_t number)
 {
     const char *p = r->path;
@@ -260,6 +339,8 @@ static void dispatch(conn *c, const sc_test_http_req *r, size_t number)
         serve_stream(c, p);
     } else if (path_is(p, "/echo")) {
         serve_echo(c, r);
+    } else if (strncmp(p, "/script/", 8) == 0) {
+        serve_script(c, r);
     } else if (path_is(p, "/redirect")) {
         respond(c, 301, "Location: /ok\r\n", "moved", 5);
     } else {

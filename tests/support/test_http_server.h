@@ -11,6 +11,10 @@
  *                           the N chunks instead of sending the last (empty) chunk
  *   /echo                   200, {"method":..,"headers":{..},"body_len":N}
  *   /redirect               301, Location: /ok
+ *   /script/S1,S2,...       a collector stand-in: the k-th /script/ request gets step Sk (the last
+ *                           repeats; paths containing "metrics" count separately): NNN = that
+ *                           status, NNN~S = with Retry-After: S, pN = 200 with an OTLP partial
+ *                           success rejecting N items (protobuf or JSON, as the request)
  *   anything else           404
  * Every request is recorded (up to SC_TEST_HTTP_MAX_RECORDS) so tests can assert on it. */
 #ifndef SC_TEST_HTTP_SERVER_H

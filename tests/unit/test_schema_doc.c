@@ -360,8 +360,10 @@ static void enum_value_sets_match_both_ways(void)
     const row *dr = find_row("Metric attributes", 0, "sidecar.telemetry.dropped");
     REQUIRE(dr != NULL);
     CHECK(strstr(dr->cell[3], SC_DROP_REASON_QUEUE_FULL) != NULL);
-    CHECK(strstr(dr->cell[3], SC_DROP_REASON_ALREADY_SHUTDOWN) != NULL);
     CHECK(strstr(dr->cell[3], SC_DROP_REASON_EXPORT_FAILED) != NULL);
+    CHECK(strstr(dr->cell[3], SC_DROP_REASON_NON_RETRYABLE) != NULL);
+    CHECK(strstr(dr->cell[3], SC_DROP_REASON_RETRY_EXHAUSTED) != NULL);
+    CHECK(strstr(dr->cell[3], SC_DROP_REASON_SHUTDOWN) != NULL);
 }
 
 typedef struct keydef {

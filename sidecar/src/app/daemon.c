@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include "app/cli.h"
+#include "app/gate.h"
+#include "app/pipeline.h"
 #include "app/upstream_check.h"
 #include "app/view.h"
+#include "canary/engine.h"
 #include "config/keyfile.h"
 #include "core/env.h"
 #include "health/health_server.h"
@@ -28,9 +31,15 @@ typedef struct sidecar {
     sc_keyfile *keys;
     sc_http_client *http;
     sc_health *health;
+    sc_pipeline *pipeline;
+    sc_canary_engine *canary; /* NULL when no probe is configured */
+    const char *evidence_path;
+    sc_gate gate; /* --once: the deploy-gate table */
+    int flushing;
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_timer_t deadline;
+    uv_timer_t view_tick; /* live view: telemetry figures every few seconds */
     daemon_state state;
     int once;
     int exit_code;
@@ -69,6 +78,13 @@ static int handle_readyz(void *arg, const sc_health_request *req, sc_buf *body, 
         sc_buf_append_str(body, "not ready: shutting down\n");
         return 503;
     }
+    const char *why = NULL;
+    if (d->pipeline != NULL && !sc_pipeline_healthy(d->pipeline, &why)) {
+        sc_buf_append_str(body, "not ready: ");
+        sc_buf_append_str(body, why != NULL ? why : "telemetry export is wedged");
+        sc_buf_append_str(body, "\n");
+        return 503;
+    }
     sc_buf_append_str(body, "ready\n");
     return 200;
 }
@@ -83,11 +99,11 @@ static void on_check_done(const sc_upcheck_result *r, void *arg)
         d->checks_ok++;
     else
         d->checks_failed++;
-    const char *err = r->error == SC_HTTP_OK ? "none" : sc_http_error_name(r->error);
+    const char *err = sc_schema_error_class_name(r->error_class);
     SC_LOG_AT(d->env.log, r->ok ? SC_LOG_INFO : SC_LOG_WARN, "upstream check finished",
-              SC_F_BOOL("ok", r->ok), SC_F_INT("http_status", r->status), SC_F_STR("error", err),
-              SC_F_DBL("duration_s", r->total_s), SC_F_STR("upstream_request_id", r->request_id),
-              SC_F_END);
+              SC_F_BOOL("ok", r->ok), SC_F_INT("http_status", r->status),
+              SC_F_STR("error_class", err), SC_F_DBL("duration_s", r->total_s),
+              SC_F_STR("upstream_request_id", r->request_id), SC_F_END);
     sc_view_event(&d->view, "upstream", "GET /models  %s  status %ld  %.0f ms  %s",
                   r->ok ? "OK  " : "FAIL", r->status, r->total_s * 1000.0, r->ok ? "" : err);
     if (d->once && d->checks_in_flight == 0 && d->state == RUNNING) {
@@ -107,8 +123,9 @@ static void run_upstream_check(sidecar *d, const char *why)
         .timeout_ms = (uint32_t)c->cometapi.timeout_ms,
         .connect_timeout_ms = (uint32_t)c->cometapi.connect_timeout_ms,
         .ca_file = c->cometapi.ca_file,
+        .recorder = d->pipeline != NULL ? sc_pipeline_recorder(d->pipeline) : NULL,
     };
-    int rc = sc_upcheck_start(d->http, &o, on_check_done, d);
+    int rc = sc_upcheck_start(&d->env, d->http, &o, on_check_done, d);
     if (rc < 0) {
         d->checks_failed++;
         sc_log_warn(d->env.log, "upstream check not started", SC_F_STR("reason", why),
@@ -140,6 +157,95 @@ static void on_key_change(sc_keyfile *kf, void *arg)
         run_upstream_check(d, "key rotated");
 }
 
+/* ---- canaries ------------------------------------------------------------------------------ */
+
+static const char *current_key(void *arg)
+{
+    sidecar *d = arg;
+    return sc_keyfile_key(d->keys);
+}
+
+static unsigned canaries_in_flight(const sidecar *d)
+{
+    return d->canary != NULL ? sc_canary_engine_in_flight(d->canary) : 0;
+}
+
+static void on_canary_result(const sc_canary_result *r, void *arg)
+{
+    sidecar *d = arg;
+    if (d->once)
+        sc_gate_add(&d->gate, r);
+    char fb[48] = "";
+    if (r->fallback != SC_FALLBACK_NOT_NEEDED)
+        snprintf(fb, sizeof fb, "  fallback %s (%s)", sc_schema_fallback_decision_name(r->fallback),
+                 r->fallback_reason);
+    sc_view_event(&d->view, "canary", "%-20s %s  expected %-15s observed %-18s retries %u%s",
+                  r->probe, r->passed ? "PASS" : "FAIL", r->expected, r->observed, r->retries, fb);
+    maybe_finish_drain(d);
+}
+
+static void on_once_done(void *arg, unsigned passed, unsigned failed)
+{
+    sidecar *d = arg;
+    sc_log_info(d->env.log, "once: probes finished", SC_F_UINT("passed", passed),
+                SC_F_UINT("failed", failed));
+    d->exit_code = failed > 0 || passed == 0 ? SC_EXIT_CHECK_FAILED : SC_EXIT_OK;
+    begin_shutdown(d, "once: probes finished");
+}
+
+static int start_canaries(sidecar *d)
+{
+    if (d->cfg->n_probes == 0)
+        return 0;
+    sc_canary_deps deps = {
+        .env = &d->env,
+        .cfg = d->cfg,
+        .http = d->http,
+        .recorder = sc_pipeline_recorder(d->pipeline),
+        .api_key = current_key,
+        .api_key_arg = d,
+        .evidence_path = d->evidence_path,
+        .on_result = on_canary_result,
+        .arg = d,
+    };
+    int rc = sc_canary_engine_new(&d->canary, &deps);
+    if (rc < 0)
+        sc_log_error(d->env.log, "could not start the canary engine", SC_F_ERR("error", rc));
+    return rc;
+}
+
+/* ---- live view ----------------------------------------------------------------------------- */
+
+static uint64_t dropped_total(const sc_exporter_signal_stats *s)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < SC_EXPORT_DROP__COUNT; i++)
+        n += s->dropped[i];
+    return n;
+}
+
+static void view_telemetry(sidecar *d)
+{
+    if (d->pipeline == NULL)
+        return;
+    sc_exporter_stats ex;
+    sc_recorder_stats rs;
+    sc_pipeline_get_stats(d->pipeline, &ex, &rs);
+    sc_view_event(&d->view, "telemetry",
+                  "spans %llu exported, %llu dropped | metric points %llu exported, %llu "
+                  "dropped | export retries %llu",
+                  (unsigned long long)ex.traces.exported,
+                  (unsigned long long)(dropped_total(&ex.traces) + rs.spans_dropped),
+                  (unsigned long long)ex.metrics.exported,
+                  (unsigned long long)dropped_total(&ex.metrics),
+                  (unsigned long long)(ex.traces.retries + ex.metrics.retries));
+}
+
+static void on_view_tick(uv_timer_t *t)
+{
+    view_telemetry(t->data);
+}
+
 /* ---- shutdown ------------------------------------------------------------------------------ */
 
 static void on_module_closed(void *arg)
@@ -165,6 +271,14 @@ static void close_everything(sidecar *d)
         d->pending_closes++;
         sc_health_close(d->health, on_module_closed, d);
     }
+    if (d->canary != NULL) { /* before the HTTP client: it cancels its requests */
+        d->pending_closes++;
+        sc_canary_engine_close(d->canary, on_module_closed, d);
+    }
+    if (d->pipeline != NULL) {
+        d->pending_closes++;
+        sc_pipeline_close(d->pipeline, on_module_closed, d);
+    }
     if (d->http != NULL) {
         d->pending_closes++;
         sc_http_client_close(d->http, on_module_closed, d);
@@ -174,22 +288,39 @@ static void close_everything(sidecar *d)
         sc_keyfile_close(d->keys, on_module_closed, d);
     }
     uv_handle_t *own[] = {(uv_handle_t *)&d->sigterm, (uv_handle_t *)&d->sigint,
-                          (uv_handle_t *)&d->deadline};
+                          (uv_handle_t *)&d->deadline, (uv_handle_t *)&d->view_tick};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         d->pending_closes++;
         uv_close(own[i], on_handle_closed);
     }
 }
 
-/* Draining is over when nothing we started is still in flight. */
+static void on_flushed(void *arg, int all_delivered)
+{
+    sidecar *d = arg;
+    double took = (double)(sc_clock_mono_ns(d->env.clock) - d->drain_started_mono_ns) / 1e9;
+    SC_LOG_AT(d->env.log, all_delivered ? SC_LOG_INFO : SC_LOG_WARN, "drained",
+              SC_F_DBL("duration_s", took), SC_F_BOOL("all_delivered", all_delivered), SC_F_END);
+    sc_view_event(&d->view, "shutdown", "drained in %.0f ms%s", took * 1000.0,
+                  all_delivered ? "" : " (some telemetry was not delivered)");
+    view_telemetry(d);
+    close_everything(d);
+}
+
+/* Draining has two steps: wait for the work already started (checks in flight), then flush the
+ * telemetry it produced. The deadline timer bounds both. */
 static void maybe_finish_drain(sidecar *d)
 {
-    if (d->state != DRAINING || d->checks_in_flight > 0)
+    if (d->state != DRAINING || d->checks_in_flight > 0 || canaries_in_flight(d) > 0 || d->flushing)
         return;
-    double took = (double)(sc_clock_mono_ns(d->env.clock) - d->drain_started_mono_ns) / 1e9;
-    sc_log_info(d->env.log, "drained", SC_F_DBL("duration_s", took));
-    sc_view_event(&d->view, "shutdown", "drained in %.0f ms", took * 1000.0);
-    close_everything(d);
+    uint64_t spent_ms = (sc_clock_mono_ns(d->env.clock) - d->drain_started_mono_ns) / 1000000u;
+    uint64_t deadline_ms = d->cfg->shutdown.deadline_ms;
+    uint64_t left_ms = spent_ms < deadline_ms ? deadline_ms - spent_ms : 1;
+    if (d->pipeline == NULL || sc_pipeline_flush(d->pipeline, left_ms, on_flushed, d) < 0) {
+        on_flushed(d, d->pipeline == NULL);
+        return;
+    }
+    d->flushing = 1;
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -197,9 +328,10 @@ static void on_deadline(uv_timer_t *t)
     sidecar *d = t->data;
     sc_log_warn(d->env.log, "shutdown deadline reached; cancelling what is still in flight",
                 SC_F_UINT("deadline_ms", d->cfg->shutdown.deadline_ms),
-                SC_F_UINT("checks_in_flight", d->checks_in_flight));
+                SC_F_UINT("checks_in_flight", d->checks_in_flight),
+                SC_F_UINT("canaries_in_flight", canaries_in_flight(d)));
     sc_view_event(&d->view, "shutdown", "deadline reached, cancelling %u in flight",
-                  d->checks_in_flight);
+                  d->checks_in_flight + canaries_in_flight(d));
     close_everything(d);
 }
 
@@ -214,6 +346,8 @@ static void begin_shutdown(sidecar *d, const char *why)
     sc_view_event(&d->view, "shutdown", "%s; draining (deadline %llu ms)", why,
                   (unsigned long long)d->cfg->shutdown.deadline_ms);
     uv_timer_start(&d->deadline, on_deadline, d->cfg->shutdown.deadline_ms, 0);
+    if (d->canary != NULL)
+        sc_canary_engine_stop(d->canary); /* runs in flight finish; no new ones */
     maybe_finish_drain(d);
 }
 
@@ -264,6 +398,15 @@ static int start_modules(sidecar *d)
     };
     if ((rc = sc_http_client_new(&d->http, &d->env, &ho)) < 0)
         return rc;
+    const char *what = "";
+    if ((rc = sc_pipeline_new(&d->pipeline, &d->env, c, d->http, &what)) < 0 ||
+        (rc = sc_pipeline_start(d->pipeline)) < 0) {
+        sc_log_error(d->env.log, "could not start the telemetry pipeline", SC_F_STR("part", what),
+                     SC_F_ERR("error", rc));
+        return rc;
+    }
+    if ((rc = start_canaries(d)) < 0)
+        return rc;
     char host[256];
     sc_health_opts hopts = {
         .host = host,
@@ -283,7 +426,6 @@ static int start_modules(sidecar *d)
 
 static int setup(sidecar *d, const sc_config *cfg, sc_log *log, int once)
 {
-    memset(d, 0, sizeof *d);
     d->cfg = cfg;
     d->once = once;
     d->exit_code = SC_EXIT_OK;
@@ -297,7 +439,10 @@ static int setup(sidecar *d, const sc_config *cfg, sc_log *log, int once)
     uv_signal_init(&d->loop, &d->sigterm);
     uv_signal_init(&d->loop, &d->sigint);
     uv_timer_init(&d->loop, &d->deadline);
-    d->sigterm.data = d->sigint.data = d->deadline.data = d;
+    uv_timer_init(&d->loop, &d->view_tick);
+    d->sigterm.data = d->sigint.data = d->deadline.data = d->view_tick.data = d;
+    if (cfg->console.view)
+        uv_timer_start(&d->view_tick, on_view_tick, 5000, 5000);
     uv_signal_start(&d->sigterm, on_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_signal, SIGINT);
     return start_modules(d);
@@ -319,11 +464,30 @@ static void print_summary(sidecar *d)
                  (unsigned long long)hs.requests, d->exit_code);
 }
 
-int sc_daemon_run(const sc_config *cfg, sc_log *log, int once)
+/* --once runs the probes when there are any, else the upstream check is the gate. */
+static void start_work(sidecar *d)
+{
+    int rc = 0;
+    if (d->canary != NULL) {
+        rc = d->once ? sc_canary_engine_run_once(d->canary, on_once_done, d)
+                     : sc_canary_engine_start(d->canary);
+        if (rc < 0)
+            sc_log_error(d->env.log, "canary engine did not start", SC_F_ERR("error", rc));
+    }
+    if (!d->once || d->canary == NULL)
+        run_upstream_check(d, d->once ? "once" : "startup");
+    if (d->once && (rc < 0 || (d->canary == NULL && d->checks_in_flight == 0))) {
+        d->exit_code = SC_EXIT_CHECK_FAILED;
+        begin_shutdown(d, "once: nothing could run");
+    }
+}
+
+int sc_daemon_run(const sc_config *cfg, sc_log *log, int once, const char *evidence_path)
 {
     sidecar *d = calloc(1, sizeof *d);
     if (d == NULL)
         return SC_EXIT_RUNTIME;
+    d->evidence_path = evidence_path;
     int rc = setup(d, cfg, log, once);
     if (rc < 0 && d->env.loop == NULL) {
         sc_log_error(log, "could not create the event loop", SC_F_ERR("error", rc));
@@ -344,13 +508,11 @@ int sc_daemon_run(const sc_config *cfg, sc_log *log, int once)
                     SC_F_STR("upstream", cfg->cometapi.base_url), SC_F_BOOL("once", once));
         sc_view_event(&d->view, "started", "%s %s  health http://%s  upstream %s", SC_NAME,
                       SC_VERSION, cfg->health.endpoint, cfg->cometapi.base_url);
-        run_upstream_check(d, once ? "once" : "startup");
-        if (once && d->checks_in_flight == 0) {
-            d->exit_code = SC_EXIT_CHECK_FAILED;
-            begin_shutdown(d, "once: checks finished");
-        }
+        start_work(d);
     }
     uv_run(&d->loop, UV_RUN_DEFAULT);
+    if (once && d->gate.n + d->gate.overflow > 0)
+        sc_gate_print(&d->gate, stdout);
     print_summary(d);
     int exit_code = d->exit_code;
     rc = uv_loop_close(&d->loop);

@@ -78,11 +78,13 @@
 #define SC_OTEL_COMPONENT_OTLP_HTTP_METRIC_EXPORTER      "otlp_http_metric_exporter"
 #define SC_OTEL_COMPONENT_OTLP_HTTP_JSON_METRIC_EXPORTER "otlp_http_json_metric_exporter"
 #define SC_OTEL_COMPONENT_PERIODIC_METRIC_READER         "periodic_metric_reader"
-/* error.type values on sidecar.telemetry.dropped (OTel uses "queue_full"/"already_shutdown" for
- * otel.sdk.processor.span.processed; we reuse them). */
-#define SC_DROP_REASON_QUEUE_FULL       "queue_full"
-#define SC_DROP_REASON_ALREADY_SHUTDOWN "already_shutdown"
-#define SC_DROP_REASON_EXPORT_FAILED    "export_failed"
+/* error.type values on sidecar.telemetry.dropped: why telemetry was lost. queue_full is the
+ * OTel SDK's own name (otel.sdk.processor.span.processed); the others are the exporter's. */
+#define SC_DROP_REASON_QUEUE_FULL      "queue_full"      /* span queue full: producer dropped it */
+#define SC_DROP_REASON_EXPORT_FAILED   "export_failed"   /* could not be encoded, written or sent */
+#define SC_DROP_REASON_NON_RETRYABLE   "non_retryable"   /* refused for good (400, 401, 413, ...) */
+#define SC_DROP_REASON_RETRY_EXHAUSTED "retry_exhausted" /* retryable failures past the budget */
+#define SC_DROP_REASON_SHUTDOWN        "shutdown" /* still pending at the shutdown deadline */
 
 /* Where a record came from: gateway.source, and the span queue's per-source acknowledgement tag.
  * SC_SOURCE_NONE marks the sidecar's own spans (never acknowledged). */
