@@ -59,8 +59,8 @@ ROWS = [
          [(rate("gateway_canary_runs_total", "gateway_probe, gateway_outcome", PROBE, "60 * "),
            "{{gateway_probe}} {{gateway_outcome}}")], 12),
         ("Canary pass ratio",
-         "Share of runs that met their expectation. Drills (probes named invalid_credential*) "
-         "pass when CometAPI refuses their invalid key.",
+         "Share of runs that met their expectation (a drill passes when it gets the error "
+         "class it expects).",
          "percentunit",
          [(ratio("gateway_canary_runs_total", f'{PROBE}, gateway_outcome="pass"',
                  "gateway_canary_runs_total", PROBE, "gateway_probe"), "{{gateway_probe}}")], 12),
@@ -73,7 +73,7 @@ ROWS = [
            "{{gateway_probe}} {{gateway_error_class}}")], 12),
         ("Time since last successful run",
          "Seconds since the newest successful run of each probe on any selected sidecar "
-         "(alert CometSidecarCanaryStale at 15 minutes).",
+         "(alert CometSidecarCanaryStale at 30 minutes).",
          "s",
          [(f"time() - {gauge('gateway_canary_last_success_seconds', 'gateway_probe', PROBE)}",
            "{{gateway_probe}}")], 12),

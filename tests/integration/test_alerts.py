@@ -126,9 +126,10 @@ def a_broken_rule_is_caught():
     # The canary tests against a rules file whose drill alert never fires.
     test_dir = os.path.join(args.work_dir, "tests")
     os.makedirs(test_dir, exist_ok=True)
+    drill = 'gateway_probe=~"invalid[-_]credential.*", gateway_outcome="fail"'
+    check(text.count(drill) == 3, "the drill alert's selector changed: update this test")
     with open(os.path.join(args.work_dir, "comet-sidecar-rules.yml"), "w") as f:
-        f.write(text.replace('gateway_probe=~"invalid_credential.*", gateway_outcome="fail"',
-                             'gateway_probe=~"invalid_credential.*", gateway_outcome="nope"'))
+        f.write(text.replace(drill, drill.replace('"fail"', '"nope"')))
     with open(os.path.join(ALERTS, "tests", "canary.yml")) as f, \
             open(os.path.join(test_dir, "t.yml"), "w") as g:
         g.write(f.read())

@@ -42,6 +42,8 @@ TIMEOUT = 60
 # Labels Prometheus (or Kubernetes service discovery) adds to every scraped sample, or that a
 # Collector's prometheus exporter adds (job, instance); plus le on histogram buckets.
 TARGET_LABELS = {"job", "instance", "namespace", "pod", "container", "endpoint", "service"}
+# Series Prometheus itself writes for every target (only target labels).
+SCRAPE_SERIES = {"up"}
 GRAFANA_VARS = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
 
 PROMTOOL = shutil.which("promtool")
@@ -139,6 +141,10 @@ def check_names(where, expr, problems):
         problems.append(f"{where}: no metric found in {expr!r}")
     for metric, labels in n.selectors:
         if metric is None:
+            continue
+        if metric in SCRAPE_SERIES:
+            if labels - TARGET_LABELS:
+                problems.append(f"{where}: {metric} has no label(s) {sorted(labels - TARGET_LABELS)}")
             continue
         if metric not in SAMPLES:
             problems.append(f"{where}: metric {metric} is not on the page")
@@ -242,6 +248,10 @@ def test_series_are_what_the_sidecar_exports():
             text = f.read()
         for s in re.findall(r"series: '([^']*)'", text):
             metric, labels = parse_series(s)
+            if metric in SCRAPE_SERIES:
+                if set(labels) - TARGET_LABELS:
+                    problems.append(f"{os.path.basename(path)}: {s} has non-target labels")
+                continue
             if metric not in SAMPLES:
                 problems.append(f"{os.path.basename(path)}: {metric} is not on the page")
                 continue
