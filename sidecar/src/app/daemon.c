@@ -424,6 +424,8 @@ static int start_modules(sidecar *d)
         return rc;
     sc_health_route(d->health, "/healthz", handle_healthz, d);
     sc_health_route(d->health, "/readyz", handle_readyz, d);
+    sc_health_route(d->health, SC_PROM_SCRAPE_PATH, sc_prom_scrape_handler,
+                    sc_pipeline_scrape(d->pipeline));
     return sc_health_start(d->health);
 }
 
