@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-duration=${DEMO_SECONDS:-20}
+duration=${DEMO_SECONDS:-25}
 out="$root/out/demo"
 
 bash deploy/install-deps.sh
@@ -33,7 +33,7 @@ trap 'echo; echo "demo: interrupted, stopping"; stop_requested=1' INT TERM
 stop_requested=0
 
 python3 tests/mock_upstream/server.py --host 127.0.0.1 --port 0 --api-key "$key1" --api-key "$key2" \
-  --port-file "$out/upstream.port" >"$out/upstream.out" 2>"$out/upstream.log" &
+  --schedule deploy/demo/faults.json --port-file "$out/upstream.port" >"$out/upstream.out" 2>"$out/upstream.log" &
 mock_pid=$!
 for _ in $(seq 100); do [[ -s "$out/upstream.port" ]] && break; sleep 0.1; done
 [[ -s "$out/upstream.port" ]] || { echo "demo: the stand-in upstream did not start; see $out/upstream.log" >&2; exit 1; }
@@ -43,7 +43,8 @@ echo "comet-sidecar demo: ${duration}s against a local stand-in for CometAPI at 
 echo "-------------------------------------------------------------------------------"
 : >"$out/view.txt"
 COMETAPI_API_KEY_FILE="$out/api-key" COMETAPI_BASE_URL="$upstream" OTEL_SERVICE_NAME=comet-sidecar-demo \
-  "$bin" --config deploy/demo/config.json --set exporter.file.path="$out/telemetry.jsonl" >"$out/view.txt" 2>"$out/sidecar.log" &
+  "$bin" --config deploy/demo/config.json --set exporter.file.path="$out/telemetry.jsonl" \
+  --evidence "$out/evidence.jsonl" >"$out/view.txt" 2>"$out/sidecar.log" &
 sidecar_pid=$!
 tail -n +1 -f "$out/view.txt" --pid "$sidecar_pid" &
 tail_pid=$!
@@ -68,11 +69,15 @@ sidecar_pid=""
 wait "$tail_pid" 2>/dev/null || true
 echo "-------------------------------------------------------------------------------"
 echo "comet-sidecar exited with code $code"
+"$bin" support-packet --evidence "$out/evidence.jsonl" --out "$out/packet" --config deploy/demo/config.json \
+  --set exporter.file.path="$out/telemetry.jsonl" >/dev/null 2>>"$out/sidecar.log" || true
 echo "files written:"
 echo "  $out/view.txt       the live view above"
 echo "  $out/sidecar.log    the sidecar's JSON log lines (stderr)"
 echo "  $out/telemetry.jsonl  spans and metrics as OTLP/JSON, one export request per line"
 echo "                       ($(grep -c resourceSpans "$out/telemetry.jsonl" 2>/dev/null || echo 0) trace and $(grep -c resourceMetrics "$out/telemetry.jsonl" 2>/dev/null || echo 0) metric export requests)"
+echo "  $out/evidence.jsonl   one sanitized evidence line per canary run ($(grep -c . "$out/evidence.jsonl" 2>/dev/null || echo 0) runs)"
+echo "  $out/packet/support-packet.md   the support packet built from that evidence"
 echo "  $out/upstream.log   the stand-in upstream's log"
-grep -q "$key1\|$key2" "$out/sidecar.log" "$out/view.txt" "$out/telemetry.jsonl" && { echo "demo: an API key leaked into the output!" >&2; exit 1; }
+grep -rq "$key1\|$key2" "$out/sidecar.log" "$out/view.txt" "$out/telemetry.jsonl" "$out/evidence.jsonl" "$out/packet" && { echo "demo: an API key leaked into the output!" >&2; exit 1; }
 exit "$code"

@@ -10,6 +10,7 @@
 
 #include "app/cli.h"
 #include "app/daemon.h"
+#include "canary/support_packet.h"
 #include "config/config.h"
 #include "config/keyfile.h"
 #include "core/buf.h"
@@ -54,6 +55,26 @@ static int check_config(const sc_config *cfg, sc_log *log)
     return rc == 0 ? SC_EXIT_OK : SC_EXIT_RUNTIME;
 }
 
+static int support_packet(const sc_cli *cli, const sc_config *cfg, sc_log *log)
+{
+    uint64_t since = 0;
+    if (cli->since != NULL && sc_support_packet_parse_since(
+                                  cli->since, sc_clock_wall_ns(sc_clock_system()), &since) < 0) {
+        sc_log_error(log, "invalid command line",
+                     SC_F_STR("error", "--since: expected an RFC 3339 time or a duration like 1h"),
+                     SC_F_STR("value", cli->since));
+        return SC_EXIT_CONFIG;
+    }
+    const char *dir = cli->out_dir != NULL ? cli->out_dir : ".";
+    char err[512];
+    if (sc_support_packet_write(cli->evidence_file, since, dir, cfg, err, sizeof err) < 0) {
+        sc_log_error(log, "support packet not written", SC_F_STR("error", err));
+        return SC_EXIT_RUNTIME;
+    }
+    printf("support packet written to %s/support-packet.md\n", dir);
+    return SC_EXIT_OK;
+}
+
 static int run(const sc_cli *cli, sc_log *log)
 {
     sc_config cfg;
@@ -74,10 +95,12 @@ static int run(const sc_cli *cli, sc_log *log)
         sc_log_level_parse(cli->log_level, &level); /* validated by the caller */
     sc_log_set_level(log, level);
     int code;
-    if (cli->check_config)
+    if (cli->support_packet)
+        code = support_packet(cli, &cfg, log);
+    else if (cli->check_config)
         code = check_config(&cfg, log);
     else
-        code = sc_daemon_run(&cfg, log, cli->once);
+        code = sc_daemon_run(&cfg, log, cli->once, cli->evidence_file);
     sc_config_free(&cfg);
     return code;
 }

@@ -15,7 +15,8 @@ typedef struct {
 static const opt_def options[] = {
     {"--config", OPT_VALUE}, {"--set", OPT_VALUE},       {"--check-config", OPT_FLAG},
     {"--once", OPT_FLAG},    {"--log-level", OPT_VALUE}, {"--version", OPT_FLAG},
-    {"--help", OPT_FLAG},    {"-h", OPT_FLAG},
+    {"--help", OPT_FLAG},    {"-h", OPT_FLAG},           {"--evidence", OPT_VALUE},
+    {"--since", OPT_VALUE},  {"--out", OPT_VALUE},
 };
 
 static int apply(sc_cli *cli, const char *name, const char *value, char *err, size_t cap)
@@ -28,6 +29,12 @@ static int apply(sc_cli *cli, const char *name, const char *value, char *err, si
             return -EINVAL;
         }
         cli->sets[cli->n_sets++] = value;
+    } else if (strcmp(name, "--evidence") == 0) {
+        cli->evidence_file = value;
+    } else if (strcmp(name, "--since") == 0) {
+        cli->since = value;
+    } else if (strcmp(name, "--out") == 0) {
+        cli->out_dir = value;
     } else if (strcmp(name, "--log-level") == 0) {
         cli->log_level = value;
     } else if (strcmp(name, "--check-config") == 0) {
@@ -54,7 +61,12 @@ static const opt_def *find_option(const char *arg, size_t name_len)
 int sc_cli_parse(int argc, char **argv, sc_cli *out, char *err, size_t cap)
 {
     memset(out, 0, sizeof *out);
-    for (int i = 1; i < argc; i++) {
+    int first = 1;
+    if (argc > 1 && strcmp(argv[1], "support-packet") == 0) {
+        out->support_packet = 1;
+        first = 2;
+    }
+    for (int i = first; i < argc; i++) {
         const char *arg = argv[i];
         const char *eq = strchr(arg, '=');
         size_t name_len = eq && strncmp(arg, "--", 2) == 0 ? (size_t)(eq - arg) : strlen(arg);
@@ -81,13 +93,23 @@ int sc_cli_parse(int argc, char **argv, sc_cli *out, char *err, size_t cap)
         if (rc < 0)
             return rc;
     }
+    if (!out->support_packet && (out->since != NULL || out->out_dir != NULL)) {
+        snprintf(err, cap, "--since and --out belong to the support-packet subcommand");
+        return -EINVAL;
+    }
+    if (out->support_packet && !out->help && out->evidence_file == NULL) {
+        snprintf(err, cap, "support-packet needs --evidence FILE");
+        return -EINVAL;
+    }
     return 0;
 }
 
 const char *sc_cli_help(void)
 {
     return "Usage: comet-sidecar [--config FILE] [--set KEY=VALUE]... [--check-config] [--once]\n"
-           "                     [--log-level LEVEL] [--version] [--help]\n"
+           "                     [--evidence FILE] [--log-level LEVEL] [--version] [--help]\n"
+           "       comet-sidecar support-packet --evidence FILE [--since T] [--out DIR]\n"
+           "                     [--config FILE] [--set KEY=VALUE]...\n"
            "\n"
            "Watches LLM traffic through CometAPI (canaries and the gateway's access log) and\n"
            "exports it as OpenTelemetry over OTLP/HTTP.\n"
@@ -101,13 +123,27 @@ const char *sc_cli_help(void)
            "                       (repeatable; the value is typed by the key).\n"
            "  --check-config       Validate the configuration, print the effective configuration\n"
            "                       with secrets redacted, and exit.\n"
-           "  --once               Deploy-gate mode: run the configured checks once, flush the\n"
-           "                       telemetry, and exit 0 only if every check met its expectation.\n"
-           "  --log-level LEVEL    debug, info, warn or error (overrides log.level). Logs are "
-           "JSON\n"
-           "                       lines on stderr.\n"
+           "  --once               Deploy-gate mode: run every enabled probe once (without "
+           "probes:\n"
+           "                       the upstream check), flush the telemetry and the evidence, "
+           "print\n"
+           "                       a table (probe, expected, observed, retries, fallback "
+           "decision,\n"
+           "                       PASS/FAIL) on stdout, and exit 0 only if every probe met its\n"
+           "                       expectation.\n"
+           "  --evidence FILE      Evidence file: one sanitized JSON line per canary run\n"
+           "                       (overrides evidence.path).\n"
+           "  --log-level LEVEL    debug, info, warn or error (overrides log.level). Logs are\n"
+           "                       JSON lines on stderr.\n"
            "  --version            Print the version and exit.\n"
            "  --help, -h           Print this help and exit.\n"
+           "\n"
+           "support-packet: writes an incident hand-off packet into DIR (default: the current\n"
+           "  directory): support-packet.md with the timeline of runs and attempts, the effective\n"
+           "  configuration with secrets redacted and versions, and the evidence lines. --since\n"
+           "  takes an RFC 3339 time or a duration back from now (\"1h\", \"30m\"). Nothing "
+           "secret, no\n"
+           "  prompt and no completion is ever in it.\n"
            "\n"
            "Environment:\n"
            "  COMETAPI_BASE_URL, COMETAPI_API_KEY, COMETAPI_API_KEY_FILE, COMETAPI_MODEL,\n"

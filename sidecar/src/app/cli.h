@@ -18,7 +18,11 @@ enum {
 };
 
 typedef struct sc_cli {
+    int support_packet; /* the "support-packet" subcommand */
     const char *config_file;
+    const char *evidence_file; /* --evidence: overrides evidence.path */
+    const char *since;         /* support-packet --since */
+    const char *out_dir;       /* support-packet --out */
     const char *sets[SC_CLI_MAX_SETS];
     size_t n_sets;
     const char *log_level;

@@ -10,9 +10,11 @@
 
 #include "accesslog/observer.h"
 #include "app/cli.h"
+#include "app/gate.h"
 #include "app/pipeline.h"
 #include "app/upstream_check.h"
 #include "app/view.h"
+#include "canary/engine.h"
 #include "config/keyfile.h"
 #include "core/env.h"
 #include "health/health_server.h"
@@ -31,7 +33,10 @@ typedef struct sidecar {
     sc_http_client *http;
     sc_health *health;
     sc_pipeline *pipeline;
-    sc_observer *access_log; /* NULL unless access_log.path is set */
+    sc_observer *access_log;  /* NULL unless access_log.path is set */
+    sc_canary_engine *canary; /* NULL when no probe is configured */
+    const char *evidence_path;
+    sc_gate gate; /* --once: the deploy-gate table */
     int flushing;
     uv_signal_t sigterm;
     uv_signal_t sigint;
@@ -153,6 +158,66 @@ static void on_key_change(sc_keyfile *kf, void *arg)
                   (unsigned long long)sc_keyfile_generation(d->keys));
     if (d->state == RUNNING)
         run_upstream_check(d, "key rotated");
+}
+
+/* ---- canaries ------------------------------------------------------------------------------ */
+
+static const char *current_key(void *arg)
+{
+    sidecar *d = arg;
+    return sc_keyfile_key(d->keys);
+}
+
+static unsigned canaries_in_flight(const sidecar *d)
+{
+    return d->canary != NULL ? sc_canary_engine_in_flight(d->canary) : 0;
+}
+
+static void on_canary_result(const sc_canary_result *r, void *arg)
+{
+    sidecar *d = arg;
+    if (d->once)
+        sc_gate_add(&d->gate, r);
+    char fb[80] = "";
+    if (r->fallback_observed != NULL)
+        snprintf(fb, sizeof fb, "  fallback used (%s): %s", r->fallback_reason,
+                 r->fallback_observed);
+    else if (r->fallback != SC_FALLBACK_NOT_NEEDED)
+        snprintf(fb, sizeof fb, "  fallback %s (%s)", sc_schema_fallback_decision_name(r->fallback),
+                 r->fallback_reason);
+    sc_view_event(&d->view, "canary", "%-20s %s  expected %-15s observed %-18s retries %u%s",
+                  r->probe, r->passed ? "PASS" : "FAIL", r->expected, r->observed, r->retries, fb);
+    maybe_finish_drain(d);
+}
+
+static void on_once_done(void *arg, unsigned passed, unsigned failed)
+{
+    sidecar *d = arg;
+    sc_log_info(d->env.log, "once: probes finished", SC_F_UINT("passed", passed),
+                SC_F_UINT("failed", failed));
+    d->exit_code = failed > 0 || passed == 0 ? SC_EXIT_CHECK_FAILED : SC_EXIT_OK;
+    begin_shutdown(d, "once: probes finished");
+}
+
+static int start_canaries(sidecar *d)
+{
+    if (d->cfg->n_probes == 0)
+        return 0;
+    sc_canary_deps deps = {
+        .env = &d->env,
+        .cfg = d->cfg,
+        .http = d->http,
+        .recorder = sc_pipeline_recorder(d->pipeline),
+        .api_key = current_key,
+        .api_key_arg = d,
+        .evidence_path = d->evidence_path,
+        .on_result = on_canary_result,
+        .arg = d,
+    };
+    int rc = sc_canary_engine_new(&d->canary, &deps);
+    if (rc < 0)
+        sc_log_error(d->env.log, "could not start the canary engine", SC_F_ERR("error", rc));
+    return rc;
 }
 
 /* ---- live view ----------------------------------------------------------------------------- */
@@ -280,6 +345,10 @@ static void close_everything(sidecar *d)
         d->pending_closes++;
         sc_health_close(d->health, on_module_closed, d);
     }
+    if (d->canary != NULL) { /* before the HTTP client: it cancels its requests */
+        d->pending_closes++;
+        sc_canary_engine_close(d->canary, on_module_closed, d);
+    }
     if (d->pipeline != NULL) {
         d->pending_closes++;
         sc_pipeline_close(d->pipeline, on_module_closed, d);
@@ -317,7 +386,7 @@ static void on_flushed(void *arg, int all_delivered)
  * telemetry it produced. The deadline timer bounds both. */
 static void maybe_finish_drain(sidecar *d)
 {
-    if (d->state != DRAINING || d->checks_in_flight > 0 || d->flushing)
+    if (d->state != DRAINING || d->checks_in_flight > 0 || canaries_in_flight(d) > 0 || d->flushing)
         return;
     uint64_t spent_ms = (sc_clock_mono_ns(d->env.clock) - d->drain_started_mono_ns) / 1000000u;
     uint64_t deadline_ms = d->cfg->shutdown.deadline_ms;
@@ -334,9 +403,10 @@ static void on_deadline(uv_timer_t *t)
     sidecar *d = t->data;
     sc_log_warn(d->env.log, "shutdown deadline reached; cancelling what is still in flight",
                 SC_F_UINT("deadline_ms", d->cfg->shutdown.deadline_ms),
-                SC_F_UINT("checks_in_flight", d->checks_in_flight));
+                SC_F_UINT("checks_in_flight", d->checks_in_flight),
+                SC_F_UINT("canaries_in_flight", canaries_in_flight(d)));
     sc_view_event(&d->view, "shutdown", "deadline reached, cancelling %u in flight",
-                  d->checks_in_flight);
+                  d->checks_in_flight + canaries_in_flight(d));
     close_everything(d);
 }
 
@@ -352,6 +422,8 @@ static void begin_shutdown(sidecar *d, const char *why)
     sc_view_event(&d->view, "shutdown", "%s; draining (deadline %llu ms)", why,
                   (unsigned long long)d->cfg->shutdown.deadline_ms);
     uv_timer_start(&d->deadline, on_deadline, d->cfg->shutdown.deadline_ms, 0);
+    if (d->canary != NULL)
+        sc_canary_engine_stop(d->canary); /* runs in flight finish; no new ones */
     maybe_finish_drain(d);
 }
 
@@ -411,6 +483,8 @@ static int start_modules(sidecar *d)
     }
     if ((rc = start_access_log(d)) < 0)
         return rc;
+    if ((rc = start_canaries(d)) < 0)
+        return rc;
     char host[256];
     sc_health_opts hopts = {
         .host = host,
@@ -425,12 +499,13 @@ static int start_modules(sidecar *d)
         return rc;
     sc_health_route(d->health, "/healthz", handle_healthz, d);
     sc_health_route(d->health, "/readyz", handle_readyz, d);
+    sc_health_route(d->health, SC_PROM_SCRAPE_PATH, sc_prom_scrape_handler,
+                    sc_pipeline_scrape(d->pipeline));
     return sc_health_start(d->health);
 }
 
 static int setup(sidecar *d, const sc_config *cfg, sc_log *log, int once)
 {
-    memset(d, 0, sizeof *d);
     d->cfg = cfg;
     d->once = once;
     d->exit_code = SC_EXIT_OK;
@@ -469,11 +544,30 @@ static void print_summary(sidecar *d)
                  (unsigned long long)hs.requests, d->exit_code);
 }
 
-int sc_daemon_run(const sc_config *cfg, sc_log *log, int once)
+/* --once runs the probes when there are any, else the upstream check is the gate. */
+static void start_work(sidecar *d)
+{
+    int rc = 0;
+    if (d->canary != NULL) {
+        rc = d->once ? sc_canary_engine_run_once(d->canary, on_once_done, d)
+                     : sc_canary_engine_start(d->canary);
+        if (rc < 0)
+            sc_log_error(d->env.log, "canary engine did not start", SC_F_ERR("error", rc));
+    }
+    if (!d->once || d->canary == NULL)
+        run_upstream_check(d, d->once ? "once" : "startup");
+    if (d->once && (rc < 0 || (d->canary == NULL && d->checks_in_flight == 0))) {
+        d->exit_code = SC_EXIT_CHECK_FAILED;
+        begin_shutdown(d, "once: nothing could run");
+    }
+}
+
+int sc_daemon_run(const sc_config *cfg, sc_log *log, int once, const char *evidence_path)
 {
     sidecar *d = calloc(1, sizeof *d);
     if (d == NULL)
         return SC_EXIT_RUNTIME;
+    d->evidence_path = evidence_path;
     int rc = setup(d, cfg, log, once);
     if (rc < 0 && d->env.loop == NULL) {
         sc_log_error(log, "could not create the event loop", SC_F_ERR("error", rc));
@@ -494,13 +588,11 @@ int sc_daemon_run(const sc_config *cfg, sc_log *log, int once)
                     SC_F_STR("upstream", cfg->cometapi.base_url), SC_F_BOOL("once", once));
         sc_view_event(&d->view, "started", "%s %s  health http://%s  upstream %s", SC_NAME,
                       SC_VERSION, cfg->health.endpoint, cfg->cometapi.base_url);
-        run_upstream_check(d, once ? "once" : "startup");
-        if (once && d->checks_in_flight == 0) {
-            d->exit_code = SC_EXIT_CHECK_FAILED;
-            begin_shutdown(d, "once: checks finished");
-        }
+        start_work(d);
     }
     uv_run(&d->loop, UV_RUN_DEFAULT);
+    if (once && d->gate.n + d->gate.overflow > 0)
+        sc_gate_print(&d->gate, stdout);
     print_summary(d);
     int exit_code = d->exit_code;
     rc = uv_loop_close(&d->loop);

@@ -9,7 +9,8 @@
 #include "config/config.h"
 #include "core/log.h"
 
-/* Runs until a signal (or, with once, until the checks are done). Returns a process exit code. */
-int sc_daemon_run(const sc_config *cfg, sc_log *log, int once);
+/* Runs until a signal (or, with once, until the checks are done). evidence_path (may be NULL)
+ * overrides evidence.path. Returns a process exit code. */
+int sc_daemon_run(const sc_config *cfg, sc_log *log, int once, const char *evidence_path);
 
 #endif

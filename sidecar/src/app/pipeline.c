@@ -15,6 +15,7 @@ struct sc_pipeline {
     sc_span_queue *spans;
     sc_recorder *recorder;
     sc_exporter *exporter;
+    sc_prom_scrape *scrape;
     sc_pipeline_source_hooks hooks;
     void (*closed)(void *arg);
     void *closed_arg;
@@ -50,8 +51,22 @@ static sc_temporality temporality_of(const sc_config *cfg)
                : SC_TEMPORALITY_DELTA;
 }
 
+static void feed_scrape(void *arg, const sc_metrics_snapshot *snap)
+{
+    sc_pipeline *p = arg;
+    if (p->scrape != NULL)
+        sc_prom_scrape_feed(p->scrape, snap);
+}
+
+static void observe_queue(void *arg)
+{
+    sc_pipeline *p = arg;
+    sc_exporter_observe_queue(p->exporter);
+}
+
 static void free_parts(sc_pipeline *p)
 {
+    sc_prom_scrape_free(p->scrape);
     sc_recorder_free(p->recorder);
     sc_span_queue_free(p->spans);
     sc_metrics_free(p->metrics);
@@ -92,8 +107,21 @@ static int build(sc_pipeline *p, sc_http_client *http, const char **what)
         .spans = p->spans,
         .metrics = p->metrics,
         .instruments = p->inst,
+        .on_metrics_snapshot = feed_scrape,
+        .on_metrics_snapshot_arg = p,
     };
     if ((rc = sc_exporter_new(&p->exporter, &deps)) < 0)
+        return rc;
+    *what = "prometheus endpoint";
+    sc_prom_scrape_opts so = {
+        .metrics = p->metrics,
+        .resource = p->resource,
+        .temporality = temporality_of(cfg),
+        .fed_by_reader = sc_exporter_metrics_enabled(p->exporter),
+        .before_collect = observe_queue,
+        .before_collect_arg = p,
+    };
+    if ((rc = sc_prom_scrape_new(&p->scrape, p->env, &so)) < 0)
         return rc;
     *what = "recorder";
     sc_recorder_opts ro = {
@@ -139,6 +167,11 @@ int sc_pipeline_start(sc_pipeline *p)
 sc_recorder *sc_pipeline_recorder(sc_pipeline *p)
 {
     return p->recorder;
+}
+
+sc_prom_scrape *sc_pipeline_scrape(sc_pipeline *p)
+{
+    return p->scrape;
 }
 
 sc_metrics *sc_pipeline_metrics(sc_pipeline *p)

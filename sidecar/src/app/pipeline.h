@@ -2,6 +2,7 @@
  * registry with every schema instrument, the bounded span queue, the recorder that turns source
  * records into spans and metric updates, and the exporter that ships them.
  *
+ * It also owns the Prometheus scrape endpoint's state, fed by the same metric collections.
  * Sources only see the recorder (records flow down); the one source that can wait (the access
  * log) also registers hooks so the span queue can pause and resume it and acknowledge what the
  * collector accepted. The daemon drives start, flush and close. env and cfg outlive the pipeline.
@@ -14,6 +15,7 @@
 #include "config/config.h"
 #include "core/env.h"
 #include "export/exporter.h"
+#include "export/prom_scrape.h"
 #include "loop/http_client.h"
 #include "telemetry/recorder.h"
 
@@ -34,6 +36,8 @@ int sc_pipeline_new(sc_pipeline **out, const sc_env *env, const sc_config *cfg,
 int sc_pipeline_start(sc_pipeline *p);
 
 sc_recorder *sc_pipeline_recorder(sc_pipeline *p);
+/* The Prometheus endpoint's state: route GET /metrics to sc_prom_scrape_handler with it. */
+sc_prom_scrape *sc_pipeline_scrape(sc_pipeline *p);
 sc_metrics *sc_pipeline_metrics(sc_pipeline *p);
 sc_instrument *sc_pipeline_instrument(sc_pipeline *p, sc_metric_id id);
 void sc_pipeline_set_source_hooks(sc_pipeline *p, const sc_pipeline_source_hooks *hooks);

@@ -108,6 +108,53 @@ typedef struct sc_config_access_log {
     char *span_sampling_ratio_text; /* as configured; parsed into span_sampling_ratio */
     double span_sampling_ratio;     /* 0..1; filled by the load */
 } sc_config_access_log;
+/* Canary probes (config key "probes": an array of objects; canary/probe_config.h resolves them).
+ * Enum fields hold the index of their value in the schema's value list. */
+typedef enum { SC_PROBE_CHAT, SC_PROBE_RESPONSES, SC_PROBE_MODELS } sc_config_probe_endpoint;
+typedef enum { SC_PROBE_BODY_VALID, SC_PROBE_BODY_MALFORMED } sc_config_probe_body;
+typedef enum {
+    SC_PROBE_CRED_CONFIGURED,
+    SC_PROBE_CRED_INVALID,
+    SC_PROBE_CRED_MISSING
+} sc_config_probe_credential;
+
+typedef struct sc_config_probe {
+    char *name; /* required; [A-Za-z0-9_.-], at most 64 bytes; unique */
+    bool enabled;
+    sc_config_probe_endpoint endpoint;
+    bool stream;
+    char *model;        /* NULL: cometapi.model */
+    char *prompt;       /* NULL: the built-in synthetic prompt */
+    int max_tokens;     /* max_tokens (chat) / max_output_tokens (responses); 0: not sent */
+    bool include_usage; /* chat streams: stream_options.include_usage */
+    bool require_usage; /* a success without usage fails the run */
+    sc_config_probe_body body;
+    uint64_t interval_ms;
+    char *jitter;        /* "10%", "0.1" (a fraction of interval) or a duration; NULL: none */
+    uint64_t timeout_ms; /* per attempt */
+    sc_config_probe_credential credential;
+    int expect; /* sc_error_class (telemetry/schema.h): 0 = success, else the class expected */
+    char *route_name; /* evidence gateway_route_name; NULL: the probe name */
+    struct {
+        int max_attempts;
+        uint64_t base_backoff_ms;
+        uint64_t max_backoff_ms;
+        uint64_t deadline_ms;
+        uint64_t retry_after_cap_ms;
+        struct {
+            int percent;
+            uint64_t window_ms;
+            int min_retries;
+        } budget;
+    } retry;
+    struct {
+        char *allow; /* comma-separated error classes; NULL: the default list; "none": empty */
+        struct {
+            char *base_url; /* NULL: no fallback request is made (the decision is still taken) */
+            char *model;    /* NULL: the probe's model */
+        } target;
+    } fallback;
+} sc_config_probe;
 
 /* Durations are milliseconds (uint64_t *_ms), sizes are bytes (size_t). Unset strings are NULL. */
 typedef struct sc_config {
@@ -180,6 +227,16 @@ typedef struct sc_config {
         bool view;
     } console;
     sc_config_access_log access_log;
+    struct {
+        int max_concurrent_runs;
+    } canary;
+    struct {
+        bool enabled;
+        char *path;      /* JSON lines, appended; relative paths are relative to the cwd */
+        int max_pending; /* lines queued for writing before new ones are dropped */
+    } evidence;
+    sc_config_probe *probes;
+    size_t n_probes;
 } sc_config;
 
 /* Loads and validates. On error returns -EINVAL (or -ENOMEM), sets err->msg and leaves *out

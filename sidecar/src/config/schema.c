@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "accesslog/layout.h"
+#include "canary/probe_config.h"
 
 _Static_assert(sizeof(sc_config_exporter) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_config_otlp_protocol) == sizeof(int), "enum fields are stored as int");
@@ -18,6 +19,9 @@ _Static_assert(sizeof(sc_config_temporality) == sizeof(int), "enum fields are st
 _Static_assert(sizeof(sc_log_level) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_config_access_log_format) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_config_start_position) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(sc_config_probe_endpoint) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(sc_config_probe_body) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(sc_config_probe_credential) == sizeof(int), "enum fields are stored as int");
 
 #define SEC_MS  1000
 #define MIN_MS  (60 * SEC_MS)
@@ -33,6 +37,9 @@ static const char *const temporalities[] = {"cumulative", "delta", "lowmemory", 
 static const char *const start_positions[] = {"end", "beginning", NULL};
 static const char *const time_marks[] = {"end", "start", NULL};
 static const char *const retry_counts[] = {"retries", "attempts", NULL};
+static const char *const probe_endpoints[] = {"chat", "responses", "models", NULL};
+static const char *const probe_bodies[] = {"valid", "malformed", NULL};
+static const char *const probe_credentials[] = {"configured", "invalid", "missing", NULL};
 
 static int has_ctl_or_space(const char *s)
 {
@@ -219,6 +226,8 @@ static int relations(void *obj, const char *display, sc_config_error *err)
     }
     if (access_log_relations(c, err) != 0)
         return -EINVAL;
+    if (sc_probe_config_check_all(c->probes, c->n_probes, err) != 0)
+        return -EINVAL;
     if (c->exporter.otlp.traces_protocol == SC_OTLP_PROTOCOL_UNSET)
         c->exporter.otlp.traces_protocol = c->exporter.otlp.protocol;
     if (c->exporter.otlp.metrics_protocol == SC_OTLP_PROTOCOL_UNSET)
@@ -278,6 +287,180 @@ static const sc_config_key route_keys[] = {
 };
 static const sc_config_schema route_schema = {route_keys, sizeof route_keys / sizeof route_keys[0],
                                               sizeof(sc_config_route), NULL};
+/* Canary probes: one element schema, decoded per array element (paths relative to it). */
+#define P(field) .offset = offsetof(sc_config_probe, field)
+static const sc_config_key probe_keys[] = {
+    {.path = "name",
+     .type = SC_CT_STRING,
+     P(name),
+     .flags = SC_CK_REQUIRED,
+     .check = sc_probe_config_check_name,
+     .help = "probe name ([A-Za-z0-9_.-], unique)"},
+    {.path = "enabled",
+     .type = SC_CT_BOOL,
+     P(enabled),
+     .def = "true",
+     .help = "false: configured but never run"},
+    {.path = "endpoint",
+     .type = SC_CT_ENUM,
+     P(endpoint),
+     .values = probe_endpoints,
+     .def = "chat",
+     .help = "API surface: chat (/chat/completions), responses, models"},
+    {.path = "stream",
+     .type = SC_CT_BOOL,
+     P(stream),
+     .def = "false",
+     .help = "request a streamed (SSE) answer"},
+    {.path = "model",
+     .type = SC_CT_STRING,
+     P(model),
+     .check = sc_probe_config_check_model,
+     .help = "model to request; default cometapi.model"},
+    {.path = "prompt",
+     .type = SC_CT_STRING,
+     P(prompt),
+     .help = "synthetic prompt text (never a production prompt); default asks for \"ok\""},
+    {.path = "max_tokens",
+     .type = SC_CT_INT,
+     P(max_tokens),
+     .def = "16",
+     .min = 0,
+     .max = 4096,
+     .help = "max_tokens / max_output_tokens; 0: not sent"},
+    {.path = "include_usage",
+     .type = SC_CT_BOOL,
+     P(include_usage),
+     .def = "true",
+     .help = "chat streams: send stream_options.include_usage"},
+    {.path = "require_usage",
+     .type = SC_CT_BOOL,
+     P(require_usage),
+     .def = "false",
+     .help = "a success without token usage fails the run"},
+    {.path = "body",
+     .type = SC_CT_ENUM,
+     P(body),
+     .values = probe_bodies,
+     .def = "valid",
+     .help = "malformed: send broken JSON (a drill)"},
+    {.path = "interval",
+     .type = SC_CT_DURATION,
+     P(interval_ms),
+     .def = "60s",
+     .min = SEC_MS,
+     .max = 24 * HOUR_MS,
+     .help = "time between runs"},
+    {.path = "jitter",
+     .type = SC_CT_STRING,
+     P(jitter),
+     .def = "10%",
+     .check = sc_probe_config_check_jitter,
+     .help = "random spread of each interval: \"10%\", a fraction (0.1) or a duration"},
+    {.path = "timeout",
+     .type = SC_CT_DURATION,
+     P(timeout_ms),
+     .def = "20s",
+     .min = 100,
+     .max = 10 * MIN_MS,
+     .help = "per-attempt timeout"},
+    {.path = "credential",
+     .type = SC_CT_ENUM,
+     P(credential),
+     .values = probe_credentials,
+     .def = "configured",
+     .help = "configured key, an obviously invalid key, or none"},
+    {.path = "expect",
+     .type = SC_CT_ENUM,
+     P(expect),
+     .values = sc_probe_config_expect_values,
+     .def = "success",
+     .help = "success, or the error class a drill expects"},
+    {.path = "route_name",
+     .type = SC_CT_STRING,
+     P(route_name),
+     .help = "gateway route name in evidence; default the probe name"},
+    {.path = "retry.max_attempts",
+     .type = SC_CT_INT,
+     P(retry.max_attempts),
+     .def = "3",
+     .min = 1,
+     .max = 10,
+     .help = "attempts per run, the first included"},
+    {.path = "retry.base_backoff",
+     .type = SC_CT_DURATION,
+     P(retry.base_backoff_ms),
+     .def = "500ms",
+     .min = 1,
+     .max = MIN_MS,
+     .help = "first backoff cap (full jitter)"},
+    {.path = "retry.max_backoff",
+     .type = SC_CT_DURATION,
+     P(retry.max_backoff_ms),
+     .def = "5s",
+     .min = 1,
+     .max = 10 * MIN_MS,
+     .help = "largest backoff cap"},
+    {.path = "retry.deadline",
+     .type = SC_CT_DURATION,
+     P(retry.deadline_ms),
+     .def = "60s",
+     .min = 100,
+     .max = HOUR_MS,
+     .help = "whole run (all attempts); at least timeout"},
+    {.path = "retry.retry_after_cap",
+     .type = SC_CT_DURATION,
+     P(retry.retry_after_cap_ms),
+     .def = "10s",
+     .min = 0,
+     .max = 10 * MIN_MS,
+     .help = "longest Retry-After honoured"},
+    {.path = "retry.budget.percent",
+     .type = SC_CT_INT,
+     P(retry.budget.percent),
+     .def = "10",
+     .min = 0,
+     .max = 100,
+     .help = "retries allowed as a share of requests in the window"},
+    {.path = "retry.budget.window",
+     .type = SC_CT_DURATION,
+     P(retry.budget.window_ms),
+     .def = "10m",
+     .min = SEC_MS,
+     .max = 24 * HOUR_MS,
+     .help = "retry budget window"},
+    {.path = "retry.budget.min_retries",
+     .type = SC_CT_INT,
+     P(retry.budget.min_retries),
+     .def = "4",
+     .min = 0,
+     .max = 1000,
+     .help = "retries always allowed per window"},
+    {.path = "fallback.allow",
+     .type = SC_CT_STRING,
+     P(fallback.allow),
+     .check = sc_probe_config_check_allow_syntax,
+     .help = "comma-separated error classes a fallback may follow; \"none\": never"},
+    {.path = "fallback.target.base_url",
+     .type = SC_CT_STRING,
+     P(fallback.target.base_url),
+     .check = check_url,
+     .flags = SC_CK_STRIP_SLASH,
+     .help = "fallback route to exercise when allowed (base URL incl. /v1)"},
+    {.path = "fallback.target.model",
+     .type = SC_CT_STRING,
+     P(fallback.target.model),
+     .check = sc_probe_config_check_model,
+     .help = "fallback model; default the probe's"},
+};
+#undef P
+
+static const sc_config_schema probe_schema = {
+    .keys = probe_keys,
+    .n_keys = sizeof probe_keys / sizeof probe_keys[0],
+    .size = sizeof(sc_config_probe),
+    .relations = sc_probe_config_relations,
+};
 
 static const sc_config_key keys[] = {
     STR("service.name", service.name, .env = "OTEL_SERVICE_NAME",
@@ -417,6 +600,21 @@ static const sc_config_key keys[] = {
         .check = check_ratio,
         .help = "share of plain-success access-log spans kept (errors, retries, fallbacks and "
                 "missing usage are always kept); metrics are never sampled"),
+    INT("canary.max_concurrent_runs", canary.max_concurrent_runs, .def = "4", .min = 1, .max = 64,
+        .help = "probe runs in flight at once; due runs wait for a slot"),
+    BOOL("evidence.enabled", evidence.enabled, .def = "true",
+         .help = "write one evidence line per canary run"),
+    STR("evidence.path", evidence.path, .def = "comet-sidecar-evidence.jsonl",
+        .help = "evidence JSON-lines file (appended; relative to the working directory)"),
+    INT("evidence.max_pending", evidence.max_pending, .def = "1024", .min = 1, .max = 65536,
+        .help = "evidence lines queued for writing before new ones are dropped"),
+    {.path = "probes",
+     .type = SC_CT_ARRAY,
+     F(probes),
+     .count_offset = offsetof(sc_config, n_probes),
+     .sub = &probe_schema,
+     .max = SC_PROBE_CONFIG_MAX,
+     .help = "canary probes (see probes[].*)"},
 };
 
 static const sc_config_schema root = {

@@ -104,3 +104,23 @@ int sc_rng_hex(sc_rng *rng, char *out, size_t len)
     out[len] = '\0';
     return 0;
 }
+
+int sc_rng_uuid_v4(sc_rng *rng, char out[37])
+{
+    unsigned char b[16];
+    int rc = sc_rng_fill(rng, b, sizeof b);
+    if (rc < 0)
+        return rc;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
+    return 0;
+}

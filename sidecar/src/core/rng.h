@@ -29,4 +29,8 @@ double sc_rng_unit(sc_rng *rng);
 /* Fills `len` bytes with random lower-case hex and NUL-terminates (out needs len + 1 bytes). */
 int sc_rng_hex(sc_rng *rng, char *out, size_t len);
 
+/* A random UUID, RFC 9562 version 4 ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"): 122 random bits,
+ * version nibble 4, variant bits 10. 0 or the source's negative errno. */
+int sc_rng_uuid_v4(sc_rng *rng, char out[37]);
+
 #endif

@@ -157,6 +157,8 @@ static void span_dropped(void *arg, size_t n, sc_export_drop_reason reason, cons
 static int metric_encode(void *arg, const sc_metrics_snapshot *snap, sc_buf *out)
 {
     sc_exporter *e = arg;
+    if (e->d.on_metrics_snapshot != NULL)
+        e->d.on_metrics_snapshot(e->d.on_metrics_snapshot_arg, snap);
     return e->metrics.json ? sc_otlp_json_encode_metrics(e->d.resource, snap, out)
                            : sc_otlp_proto_encode_metrics(e->d.resource, snap, out);
 }
@@ -186,6 +188,16 @@ static void before_collect(void *arg)
 int sc_exporter_traces_enabled(const sc_exporter *e)
 {
     return e->traces.sink != SC_EXPORT_SINK_NONE;
+}
+
+int sc_exporter_metrics_enabled(const sc_exporter *e)
+{
+    return e->metrics.sink != SC_EXPORT_SINK_NONE;
+}
+
+void sc_exporter_observe_queue(sc_exporter *e)
+{
+    before_collect(e);
 }
 
 void sc_exporter_count_drop(sc_exporter *e, sc_export_drop_reason reason, uint64_t n)

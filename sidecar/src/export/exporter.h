@@ -59,6 +59,10 @@ typedef struct sc_exporter_deps {
      * registered the schema; NULL: the exporter registers its own six from the schema table. */
     sc_instrument *const *instruments;
     const sc_exporter_tuning *tuning; /* optional */
+    /* Optional: sees every snapshot the metric reader collects, before it is encoded (the
+     * Prometheus endpoint accumulates delta snapshots from here). */
+    void (*on_metrics_snapshot)(void *arg, const sc_metrics_snapshot *snap);
+    void *on_metrics_snapshot_arg;
 } sc_exporter_deps;
 
 typedef struct sc_exporter_stats {
@@ -76,6 +80,11 @@ int sc_exporter_start(sc_exporter *e);
 /* 1 when spans are exported (not sdk.disabled, exporter.traces != NONE): sources should not
  * create spans (nor reserve queue slots) otherwise. */
 int sc_exporter_traces_enabled(const sc_exporter *e);
+/* 1 when metrics are exported (a metric reader collects periodically). */
+int sc_exporter_metrics_enabled(const sc_exporter *e);
+/* Records the span queue's size and capacity gauges now (the reader does it before collecting;
+ * a Prometheus scrape does it before its own collection). */
+void sc_exporter_observe_queue(sc_exporter *e);
 
 /* For producers that found the queue full (reserve returned NULL) or otherwise lost spans:
  * counts n items in sidecar.telemetry.dropped{error.type=reason} and the traces stats.

@@ -60,23 +60,6 @@ static const char *env_get(sc_config_getenv_fn getenv, void *ctx, const char *na
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-/* RFC 9562 version 4: 122 random bits, version nibble 4, variant bits 10. */
-static int uuid_v4(sc_rng *rng, char out[37])
-{
-    unsigned char b[16];
-    if (rng == NULL)
-        return -EINVAL;
-    int rc = sc_rng_fill(rng, b, sizeof b);
-    if (rc != 0)
-        return rc;
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-    return 0;
-}
-
 static const char *service_name(const sc_config *cfg)
 {
     if (cfg != NULL && cfg->service.name != NULL && cfg->service.name[0] != '\0')
@@ -92,7 +75,7 @@ static int add_own(sc_resource *r, const sc_config *cfg, sc_config_getenv_fn get
     char uuid[37];
     const char *instance = map_get(cfg, "service.instance.id");
     if (instance == NULL) {
-        int rc = uuid_v4(rng, uuid);
+        int rc = rng != NULL ? sc_rng_uuid_v4(rng, uuid) : -EINVAL;
         if (rc != 0)
             return rc;
         instance = uuid;
