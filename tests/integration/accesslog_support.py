@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -137,8 +138,19 @@ http {{
             f.write(conf)
         self.proc = runner.track(Proc(["nginx", "-p", self.dir, "-c", self.conf, "-e",
                                        os.path.join(self.dir, "error.log"), "-g", "daemon off;"]))
+        # SIGKILL of the master (the generic cleanup) would orphan its worker, which keeps the
+        # port and the log open: ask for nginx's fast shutdown first, which stops the worker too.
+        runner.cleanups.append(self.stop)
         wait_port(self.port, proc=self.proc)
         self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.p.poll() is None:
+            self.proc.p.terminate()
+            try:
+                self.proc.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
 
     def lines(self):
         with open(self.access_log, encoding="utf-8") as f:
