@@ -308,9 +308,13 @@ static void view_access_log(sidecar *d)
         return;
     sc_observer_stats s;
     sc_observer_get_stats(d->access_log, &s);
-    sc_view_event(&d->view, "access log", "%llu lines (%llu malformed) | lag %llu bytes%s",
+    sc_view_event(&d->view, "access log",
+                  "%llu lines (%llu malformed) | %llu spans | rotations %llu, truncations %llu | "
+                  "lag %llu bytes%s",
                   (unsigned long long)s.lines, (unsigned long long)s.malformed,
-                  (unsigned long long)s.tail.lag_bytes, s.paused ? " | paused" : "");
+                  (unsigned long long)s.spans, (unsigned long long)s.tail.rotations,
+                  (unsigned long long)s.tail.truncations, (unsigned long long)s.tail.lag_bytes,
+                  s.paused ? " | paused" : "");
 }
 
 static void on_view_tick(uv_timer_t *t)
