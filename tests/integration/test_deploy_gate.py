@@ -95,6 +95,19 @@ def cut_stream_fails():
     check(table["chat"][1].endswith("PASS"), table["chat"])
 
 
-for t in (healthy_upstream_passes, rejected_key_fails, accepted_invalid_credential_fails, cut_stream_fails):
+def no_channel_unknown_model_fails_closed():
+    """CometAPI's family of gateways answers an unknown model with 503 "no available channel"
+    and code model_not_found: the drill must see model_not_found, unretried, failed closed."""
+    _, base = start_mock_upstream(runner, args.work_dir, keys=(KEY,),
+                                  extra=("--unknown-model", "no_channel"))
+    code, table, verdict, p, work = gate("no-channel", base)
+    check(code == 0, (code, p.lines["stdout"]))
+    observed, line = table["unknown-model"]
+    check(observed == "model_not_found" and line.endswith("PASS"), line)
+    check(" 503 " in line and " 0 failed_closed " in line, line)
+
+
+for t in (healthy_upstream_passes, rejected_key_fails, accepted_invalid_credential_fails,
+          cut_stream_fails, no_channel_unknown_model_fails_closed):
     runner.run(t)
 runner.finish()

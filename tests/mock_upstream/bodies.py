@@ -109,6 +109,13 @@ def model_not_found_body(model):
                       "invalid_request_error", "model_not_found", "model")
 
 
+def no_channel_body(model, request_id):
+    """A one-api/new-api style gateway (CometAPI's family): an unknown model is a 503 'no
+    available channel' with code model_not_found, the request id inside the message."""
+    return error_body("No available channel for model %s under group default (request id: %s)"
+                      % (model, request_id), "comet_api_error", "model_not_found")
+
+
 def type_for_status(status):
     if status == 401:
         return "authentication_error"

@@ -254,7 +254,10 @@ class Handler(BaseHTTPRequestHandler):
             self._error(400, err)
             return None
         if not self._known_model(body["model"]):
-            self._error(404, bodies.model_not_found_body(body["model"]))
+            if self.server.cfg.unknown_model == "no_channel":
+                self._error(503, bodies.no_channel_body(body["model"], bodies.comet_request_id()))
+            else:
+                self._error(404, bodies.model_not_found_body(body["model"]))
             return None
         return self._answer(path, body, fault)
 
@@ -503,6 +506,8 @@ def parse_args(argv):
     p.add_argument("--schedule", help="JSON file with fault rules applied without a controller")
     p.add_argument("--docs-url", default="https://apidoc.cometapi.com/",
                    help="where GET / redirects")
+    p.add_argument("--unknown-model", choices=("openai", "no_channel"), default="openai",
+                   help="answer to an unknown model: OpenAI's 404, or a one-api/new-api style 503")
     p.add_argument("--content", default="ok", help="assistant text of every answer")
     p.add_argument("--stream-chunks", type=int, default=2, help="content deltas per stream")
     p.add_argument("--max-logged-requests", type=int, default=5000)

@@ -270,12 +270,13 @@ static void server_errors(void)
     r = classify(502, "text/html; charset=UTF-8", "<!DOCTYPE html><html>Error 502</html>");
     CHECK_EQ(r.error_class, SC_ERROR_CLASS_UPSTREAM_ERROR);
     CHECK_EQ(r.check, -1);
-    /* one-api/new-api "no available channel": 503 + model_not_found stays upstream_error. */
+    /* one-api/new-api "no available channel": 503 + model_not_found is model_not_found. */
     r = classify(503, "application/json",
                  "{\"error\":{\"code\":\"model_not_found\",\"message\":\"No available channel for "
                  "model gpt-5 under group default (distributor) (request id: "
                  "20251128223112878876944RINyIMpQ)\",\"type\":\"new_api_error\"}}");
-    CHECK_EQ(r.error_class, SC_ERROR_CLASS_UPSTREAM_ERROR);
+    CHECK_EQ(r.error_class, SC_ERROR_CLASS_MODEL_NOT_FOUND);
+    CHECK(!r.retryable);
     CHECK_STR(r.error_code, "model_not_found");
     CHECK_STR(r.request_id, "20251128223112878876944RINyIMpQ");
     /* Numeric codes some gateways send. */

@@ -244,9 +244,15 @@ static sc_error_class by_status(const sc_classify_input *in, sc_classify_result 
     memcpy(out->error_type, e.type, sizeof out->error_type);
     if (out->request_id[0] == '\0')
         memcpy(out->request_id, e.rid, sizeof out->request_id);
-    if (st >= 500)
+    if (st >= 500) {
+        /* OpenAI-compatible gateways of the one-api family answer "no channel serves this model"
+         * with a 503 whose code is model_not_found: retrying or falling back cannot fix the name.
+         */
+        if (eq(e.code, "model_not_found"))
+            return SC_ERROR_CLASS_MODEL_NOT_FOUND;
         return st == 500 && eq(e.code, "invalid_request") ? SC_ERROR_CLASS_INVALID_REQUEST
                                                           : SC_ERROR_CLASS_UPSTREAM_ERROR;
+    }
     bool html = st == 404 && looks_html(in);
     if (html)
         out->check = SC_CHECK_HTML_INSTEAD_OF_JSON;

@@ -22,9 +22,12 @@
  *   rate_limited. 402 -> quota_exceeded. Other 4xx (400, 422, ...) -> policy_rejection with a
  *   policy code, quota_exceeded with insufficient_quota, model_not_found with that code, else
  *   invalid_request.
- *   500 with code invalid_request -> invalid_request (CometAPI's non-retryable 500). Other 5xx
- *   (500 502 503 504 524 ...) -> upstream_error, HTML or not; that includes one-api/new-api's
- *   503 code model_not_found ("no available channel"), which can be transient.
+ *   5xx with code model_not_found -> model_not_found: one-api/new-api style gateways (CometAPI
+ *   among them) answer a model no channel serves with 503 + that code, and the unknown-model
+ *   drill must see it fail closed; for a real model whose channels are all down it is the
+ *   gateway's own word that it cannot route the name, which a retry seconds later rarely
+ *   changes. 500 with code invalid_request -> invalid_request (CometAPI's non-retryable 500).
+ *   Other 5xx (500 502 503 504 524 ...) -> upstream_error, HTML or not.
  * Policy codes (code or type): content_filter, content_policy_violation, moderation_blocked,
  * image_content_policy_violation, policy_violation.
  *
