@@ -14,7 +14,8 @@ every YAML file of deploy/ and dashboards/ with real tools.
   probes on /healthz and /readyz of an explicit 0.0.0.0 health bind; the downward-API variables
   the resource code reads; the shared emptyDir holding the access log and the checkpoint; the key
   from a Secret file; the config from a ConfigMap that `comet-sidecar --check-config` accepts;
-  the hardening fields; resources; a grace period above the shutdown deadline.
+  the hardening fields; resources; a grace period above the shutdown deadline; the gateway's
+  nginx.conf is the example's (deploy/examples/nginx.conf) but for a resolvable fallback host.
 - The Collector example only uses otelcol-contrib components, wires batch into every pipeline
   and sends metrics to Prometheus and traces to an OTLP backend.
 - `yamllint --strict` passes on every YAML file of deploy/ and dashboards/.
@@ -232,7 +233,14 @@ def sidecar_pod_contract():
     nginx_cm = config_map("native-sidecar", "llm-gateway-nginx")
     nginx_conf = nginx_cm["data"]["nginx.conf"]
     with open(os.path.join(SRC, "deploy", "examples", "nginx.conf")) as f:
-        check(nginx_conf == f.read(), "the ConfigMap's nginx.conf is deploy/examples/nginx.conf")
+        example = f.read()
+    # The example with a resolvable fallback host, and a header saying so; nothing else differs
+    # (so the llm_json log_format is the one the sidecar's default format is tested against).
+    header_end = nginx_conf.index("# deploy/examples/nginx.conf - ")
+    check(nginx_conf[:header_end].startswith("# deploy/k8s/base/nginx.conf - "), "header")
+    check(nginx_conf[header_end:] == example.replace("llm-fallback.example.internal",
+                                                     "api.cometapi.com"),
+          "the ConfigMap's nginx.conf is deploy/examples/nginx.conf but for the fallback host")
     check(re.search(r"access_log\s+" + re.escape(log) + r"\s+llm_json;", nginx_conf), log)
     # The drill probes, as deploy/examples/drill.json has them.
     with open(os.path.join(SRC, "deploy", "examples", "drill.json")) as f:
