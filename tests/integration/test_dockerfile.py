@@ -121,11 +121,17 @@ def dockerignore_patterns():
 
 
 def ignored(rel, patterns):
+    """.dockerignore semantics for the patterns used here: a pattern matches the path or one of
+    its leading directories, from the context root; a leading **/ matches at any depth."""
+    parts = rel.split(os.sep)
+    prefixes = [os.sep.join(parts[:j]) for j in range(1, len(parts) + 1)]
     for pat in patterns:
-        pat = pat.replace("**/", "")
-        parts = rel.split(os.sep)
-        if any(fnmatch.fnmatch(os.sep.join(parts[i:j]), pat)
-               for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)):
+        if pat.startswith("**/"):
+            tails = [os.sep.join(parts[i:j]) for i in range(len(parts))
+                     for j in range(i + 1, len(parts) + 1)]
+            if any(fnmatch.fnmatch(t, pat[3:]) for t in tails):
+                return True
+        elif any(fnmatch.fnmatch(p, pat) for p in prefixes):
             return True
     return False
 
