@@ -217,8 +217,15 @@ def end_to_end():
     while time.monotonic() < deadline:
         log.batch()
         if not rotated and time.monotonic() > deadline - WAIT_S + 5:
-            os.rename(log.path, log.path + ".1")
-            log.batch()
+            # Rename rotation without a moment in which the path is missing: the old file gets
+            # its rotated name by a hard link and a new file replaces the path in one rename.
+            # (A gap between the two is seen by the tailer as "missing, then appeared", which it
+            # does not count as a rotation.)
+            fresh = log.path + ".new"
+            with open(fresh, "w") as f:
+                f.write(log.line())
+            os.link(log.path, log.path + ".1")
+            os.rename(fresh, log.path)
             rotated = True
         active = api(prom_port, "/api/v1/alerts")["alerts"]
         firing = {(a["labels"]["alertname"], a["labels"].get("gateway_probe")) for a in active
@@ -232,7 +239,8 @@ def end_to_end():
         # full pipe; that also spaces the polls by about one evaluation interval.
         drain((sc, prom), 1.0)
     check(want <= firing, f"expected {want} firing, got {firing}")
-    check(seen_rotation, "the sidecar's rotation counter never reached Prometheus")
+    check(seen_rotation, "the sidecar's rotation counter never reached Prometheus: "
+          + str([l for l in sc.lines["stderr"] if '"tail: ' in l][-5:]))
     # The credential drill fired because the invalid key was accepted (error class none).
     drill = [a for a in active if a["labels"]["alertname"] ==
              "CometSidecarCredentialDrillNotFailingClosed"]
