@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages comet-sidecar needs, and only those that are missing.
 #   deploy/install-deps.sh          build and run (the demo)
 #   deploy/install-deps.sh --test   also what the test suite drives (real nginx, Caddy, Node for the
-#                                   official OTLP decoder, protoc, Prometheus' promtool, valgrind)
+#                                   official OTLP decoder, protoc, Prometheus and promtool, valgrind,
+#                                   yamllint, kubectl for `kubectl kustomize`)
 # The Dockerfile's build stage uses the same list, so the two cannot drift apart.
 set -euo pipefail
 
@@ -10,7 +11,7 @@ build_pkgs=(gcc make cmake pkg-config libc6-dev libuv1-dev libcurl4-openssl-dev 
             zlib1g-dev libnanopb-dev nanopb python3-protobuf libprotobuf-c-dev protobuf-c-compiler
             python3 ca-certificates curl)
 test_pkgs=(protobuf-compiler nginx caddy prometheus valgrind clang clang-format libclang-rt-14-dev procps
-           iproute2)
+           iproute2 yamllint python3-yaml binutils)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")
@@ -24,6 +25,9 @@ done
 if [[ "${1:-}" == "--test" ]]; then
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
+  # kubectl: Debian's kubernetes-client (1.20, embedded kustomize v2.0.3) unless some kubectl is
+  # already there (a cloud SDK's package owns the same /usr/bin/kubectl and would conflict).
+  command -v kubectl >/dev/null || missing+=(kubernetes-client)
 fi
 
 if ((${#missing[@]} == 0)); then

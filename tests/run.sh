@@ -10,6 +10,7 @@ bash deploy/install-deps.sh --test
 if [[ -f tests/otlp_receiver/install.sh ]]; then
   bash tests/otlp_receiver/install.sh
 fi
+bash tests/k8s_validate/install.sh
 
 jobs=$(nproc)
 build() {
