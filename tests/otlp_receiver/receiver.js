@@ -94,6 +94,13 @@ function parseMode(body) {
   const times = m.times === undefined || m.times === null ? null : Number(m.times);
   if (times !== null && (!Number.isInteger(times) || times < 1)) throw new Error('times must be an integer >= 1');
   const mode = { mode: m.mode, times_left: times };
+  // for_ms (optional, any mode but down/refuse, which has its own): the mode lasts that long.
+  if (m.for_ms !== undefined && m.mode !== 'down') {
+    mode.until_ms = Number(m.for_ms);
+    if (!Number.isFinite(mode.until_ms) || mode.until_ms <= 0 || mode.until_ms > 600000) {
+      throw new Error('bad for_ms');
+    }
+  }
   switch (m.mode) {
     case 'normal':
     case 'up':
@@ -401,6 +408,13 @@ class Receiver {
         return this.sendJson(res, 200, { ok: true, mode }, { Connection: 'close' });
       }
       this.mode = mode;
+      clearTimeout(this.modeTimer);
+      if (mode.until_ms !== undefined) {
+        this.modeTimer = setTimeout(() => {
+          if (this.mode === mode) this.mode = { mode: 'normal', times_left: null };
+          log('mode expired', { mode });
+        }, mode.until_ms);
+      }
       return this.sendJson(res, 200, { ok: true, mode });
     });
   }

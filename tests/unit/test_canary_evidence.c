@@ -317,6 +317,50 @@ static void disk_full_is_logged_once_and_survived(void)
     fclose(f.log_file);
 }
 
+/* The value of the attribute-less counter test.evidence.failures in a fresh snapshot. */
+static int64_t counter_value(sc_metrics *m)
+{
+    const sc_metrics_snapshot *snap;
+    if (sc_metrics_collect(m, &snap) != 0)
+        return -2;
+    int64_t v = -1;
+    for (size_t i = 0; i < snap->n_metrics; i++)
+        if (strcmp(snap->metrics[i].name, "test.evidence.failures") == 0 &&
+            snap->metrics[i].n_points == 1)
+            v = snap->metrics[i].points[0].as_int;
+    sc_metrics_snapshot_release(m);
+    return v;
+}
+
+/* Every lost line is counted in the instrument, whatever the cause: a write error (disk full)
+ * or the queue full; the series exists (0) as soon as counting starts. */
+static void lost_lines_are_counted_in_the_instrument(void)
+{
+    static const sc_metric_def def = {"test.evidence.failures", "{line}", "d",
+                                      SC_METRIC_KIND_COUNTER,   NULL,     0};
+    wfx f;
+    setup(&f);
+    sc_metrics *m;
+    sc_instrument *inst;
+    sc_metrics_opts mo = {.clock = f.env.clock, .temporality = SC_TEMPORALITY_CUMULATIVE};
+    REQUIRE(sc_metrics_new(&m, &mo) == 0);
+    REQUIRE(sc_metrics_instrument(m, &def, &inst) == 0);
+    REQUIRE(sc_evidence_writer_new(&f.w, &f.env, "/dev/full", 2) == 0);
+    sc_evidence_writer_count_failures(f.w, inst);
+    CHECK_EQ(counter_value(m), 0);
+    for (int i = 0; i < 3; i++) /* two queued, the third refused: queue full */
+        sc_evidence_writer_append(f.w, "{\"x\":1}\n", 8);
+    while (sc_evidence_writer_pending(f.w) > 0 && !f.expired)
+        uv_run(&f.loop, UV_RUN_ONCE);
+    sc_evidence_stats st = sc_evidence_writer_get_stats(f.w);
+    CHECK_EQ(st.failed, 2);
+    CHECK_EQ(st.dropped_full, 1);
+    CHECK_EQ(counter_value(m), 3);
+    finish(&f);
+    fclose(f.log_file);
+    sc_metrics_free(m);
+}
+
 static void each_cause_is_logged_then_recovery(void)
 {
     wfx f;
@@ -380,6 +424,7 @@ int main(void)
     RUN(writer_appends_lines_in_order);
     RUN(full_queue_drops_and_counts);
     RUN(disk_full_is_logged_once_and_survived);
+    RUN(lost_lines_are_counted_in_the_instrument);
     RUN(each_cause_is_logged_then_recovery);
     RUN(close_without_lines_and_after_close);
     return sc_test_summary();

@@ -57,6 +57,9 @@ static const struct {
     {"sidecar.accesslog.truncations", "sidecar_accesslog_truncations_total", "counter"},
     {"sidecar.accesslog.paused", "sidecar_accesslog_paused_ratio", "gauge"},
     {"sidecar.telemetry.dropped", "sidecar_telemetry_dropped_total", "counter"},
+    {"sidecar.accesslog.checkpoint.failures", "sidecar_accesslog_checkpoint_failures_total",
+     "counter"},
+    {"sidecar.evidence.failures", "sidecar_evidence_failures_total", "counter"},
 };
 #define N_EXPECTED (sizeof expected_names / sizeof expected_names[0])
 

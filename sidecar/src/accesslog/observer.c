@@ -211,6 +211,8 @@ static void report(sc_observer *o)
     add_delta(o->inst[SC_METRIC_ACCESSLOG_LINES_TOO_LONG], t.too_long, &o->reported.too_long);
     add_delta(o->inst[SC_METRIC_ACCESSLOG_ROTATIONS], t.rotations, &o->reported.rotations);
     add_delta(o->inst[SC_METRIC_ACCESSLOG_TRUNCATIONS], t.truncations, &o->reported.truncations);
+    add_delta(o->inst[SC_METRIC_ACCESSLOG_CHECKPOINT_FAILURES], t.checkpoint_failures,
+              &o->reported.checkpoint_failures);
     (void)sc_metrics_set(o->inst[SC_METRIC_ACCESSLOG_LAG], (double)t.lag_bytes, NULL, 0);
     set_paused_gauge(o);
 }
@@ -302,9 +304,9 @@ int sc_observer_start(sc_observer *o)
     o->started = 1;
     /* Every series exists from the start, so a rate() over a fresh counter is 0, not absent. */
     static const sc_metric_id counters[] = {
-        SC_METRIC_ACCESSLOG_LINES_READ, SC_METRIC_ACCESSLOG_LINES_PARSED,
+        SC_METRIC_ACCESSLOG_LINES_READ,     SC_METRIC_ACCESSLOG_LINES_PARSED,
         SC_METRIC_ACCESSLOG_LINES_TOO_LONG, SC_METRIC_ACCESSLOG_ROTATIONS,
-        SC_METRIC_ACCESSLOG_TRUNCATIONS};
+        SC_METRIC_ACCESSLOG_TRUNCATIONS,    SC_METRIC_ACCESSLOG_CHECKPOINT_FAILURES};
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         (void)sc_metrics_add(o->inst[counters[i]], 0, NULL, 0);
     set_paused_gauge(o);

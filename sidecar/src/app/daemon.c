@@ -211,6 +211,7 @@ static int start_canaries(sidecar *d)
         .api_key = current_key,
         .api_key_arg = d,
         .evidence_path = d->evidence_path,
+        .evidence_failures = sc_pipeline_instrument(d->pipeline, SC_METRIC_EVIDENCE_FAILURES),
         .on_result = on_canary_result,
         .arg = d,
     };

@@ -64,7 +64,10 @@ static int open_evidence(sc_canary_engine *e, const char *override)
     if ((e->evidence_path = strdup(path)) == NULL)
         return -ENOMEM;
     size_t pending = c->evidence.max_pending > 0 ? (size_t)c->evidence.max_pending : 1024;
-    return sc_evidence_writer_new(&e->evidence, e->env, e->evidence_path, pending);
+    int rc = sc_evidence_writer_new(&e->evidence, e->env, e->evidence_path, pending);
+    if (rc == 0)
+        sc_evidence_writer_count_failures(e->evidence, e->deps.evidence_failures);
+    return rc;
 }
 
 int sc_canary_engine_new(sc_canary_engine **out, const sc_canary_deps *deps)

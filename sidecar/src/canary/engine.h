@@ -98,6 +98,8 @@ typedef struct sc_canary_deps {
     void *api_key_arg;
     /* Evidence file; NULL: cfg->evidence.path (the CLI's --evidence goes here). Copied. */
     const char *evidence_path;
+    /* Counter of evidence lines lost (sidecar.evidence.failures); may be NULL. */
+    sc_instrument *evidence_failures;
     /* Each finished run (after its evidence line is queued); may be NULL. in_flight already
      * excludes the run, so a draining owner can check sc_canary_engine_in_flight() == 0 here. */
     void (*on_result)(const sc_canary_result *r, void *arg);

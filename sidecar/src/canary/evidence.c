@@ -213,6 +213,7 @@ struct sc_evidence_writer {
     int causes[MAX_CAUSES];
     size_t n_causes;
     sc_evidence_stats stats;
+    sc_instrument *failures; /* may be NULL */
     void (*closed)(void *);
     void *closed_arg;
 };
@@ -250,6 +251,13 @@ size_t sc_evidence_writer_pending(const sc_evidence_writer *w)
     return w->count;
 }
 
+void sc_evidence_writer_count_failures(sc_evidence_writer *w, sc_instrument *inst)
+{
+    w->failures = inst;
+    if (inst != NULL) /* the series exists from the start: rate() over it is 0, not absent */
+        (void)sc_metrics_add(inst, 0, NULL, 0);
+}
+
 sc_evidence_stats sc_evidence_writer_get_stats(const sc_evidence_writer *w)
 {
     return w->stats;
@@ -263,6 +271,8 @@ int sc_evidence_writer_append(sc_evidence_writer *w, const char *text, size_t le
         return -ESHUTDOWN;
     if (w->count == w->cap) {
         w->stats.dropped_full++;
+        if (w->failures != NULL)
+            (void)sc_metrics_add(w->failures, 1, NULL, 0);
         if (!w->full_episode) {
             w->full_episode = 1;
             sc_log_warn(w->env->log, "evidence queue full; dropping evidence lines",
@@ -299,6 +309,8 @@ static void failed(sc_evidence_writer *w, const char *what, int rc)
 {
     w->stats.failed++;
     w->stats.last_error = rc;
+    if (w->failures != NULL)
+        (void)sc_metrics_add(w->failures, 1, NULL, 0);
     for (size_t i = 0; i < w->n_causes; i++)
         if (w->causes[i] == rc)
             return;

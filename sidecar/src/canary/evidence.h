@@ -41,6 +41,7 @@
 
 #include "core/buf.h"
 #include "core/env.h"
+#include "telemetry/metrics.h"
 
 #define SC_EVIDENCE_VERSION   1
 #define SC_EVIDENCE_REDACTION "prompt_response_and_credential_not_logged"
@@ -109,6 +110,11 @@ int sc_evidence_writer_new(sc_evidence_writer **out, const sc_env *env, const ch
 /* Queues a copy of (line, len); len must be >= 1 and end in '\n'. 0, -ENOBUFS (queue full:
  * dropped and counted), -EINVAL, -ESHUTDOWN (closing) or -ENOMEM. */
 int sc_evidence_writer_append(sc_evidence_writer *w, const char *line, size_t len);
+
+/* Every line lost from now on (open/write error, queue full) also adds 1 to inst, a counter
+ * without attributes (sidecar.evidence.failures), so operators see it, not only the log. NULL:
+ * stop. inst must outlive the writer. */
+void sc_evidence_writer_count_failures(sc_evidence_writer *w, sc_instrument *inst);
 
 size_t sc_evidence_writer_pending(const sc_evidence_writer *w); /* queued, in flight included */
 sc_evidence_stats sc_evidence_writer_get_stats(const sc_evidence_writer *w);

@@ -234,6 +234,10 @@ static const sc_metric_def metric_defs[SC_METRIC__COUNT] = {
           "1 while access-log reading is paused for backpressure, else 0."),
     COUNTER(SC_METRIC_TELEMETRY_DROPPED, "sidecar.telemetry.dropped", "{item}",
             "Telemetry items dropped before export, by reason (error.type)."),
+    COUNTER(SC_METRIC_ACCESSLOG_CHECKPOINT_FAILURES, "sidecar.accesslog.checkpoint.failures",
+            "{write}", "Access-log checkpoint writes that failed (disk full, read-only, ...)."),
+    COUNTER(SC_METRIC_EVIDENCE_FAILURES, "sidecar.evidence.failures", "{line}",
+            "Evidence lines not written: an open or write error, or the write queue full."),
 };
 
 const sc_metric_def *sc_schema_metric(sc_metric_id id)
