@@ -293,6 +293,42 @@ static void missing_at_start_then_created(void)
     fx_done(&x);
 }
 
+/* Renamed first, created later: the tailer sees the path missing in between. */
+static int step_rename_gap(fx *x)
+{
+    char old[160];
+    fx_sibling(x, ".1", old, sizeof old);
+    sc_tail_stats s = fx_stats(x);
+    switch (x->stage) {
+    case 0:
+        if (x->nlines == 1) {
+            CHECK(rename(x->path, old) == 0);
+            x->stage = 1;
+        }
+        break;
+    case 1:
+        if (fx_log_count(x, "file missing; waiting") == 1) {
+            fx_append(old, "a2\n"); /* the writer has not reopened yet */
+            fx_put(x->path, "b1\n");
+            x->stage = 2;
+        }
+        break;
+    case 2:
+        return x->nlines == 3 && s.rotations == 1 && fx_log_count(x, "file rotated") == 1;
+    }
+    return 0;
+}
+
+static void rename_then_create_later_is_a_rotation(void)
+{
+    fx x;
+    fx_init(&x);
+    fx_put(x.path, "a1\n");
+    fx_run(&x, step_rename_gap);
+    CHECK(fx_got_is(&x, "a1\na2\nb1\n") || fx_got_is(&x, "a1\nb1\na2\n"));
+    fx_done(&x);
+}
+
 static int step_directory(fx *x)
 {
     sc_tail_stats s = fx_stats(x);
@@ -553,6 +589,7 @@ int main(void)
     RUN(copy_truncate_with_custom_pattern);
     RUN(plain_truncation_restarts_at_zero);
     RUN(missing_at_start_then_created);
+    RUN(rename_then_create_later_is_a_rotation);
     RUN(path_replaced_by_directory_then_file);
     RUN(delete_and_recreate);
     RUN(symlink_target_switch);

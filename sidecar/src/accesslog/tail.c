@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -366,6 +367,17 @@ static void lose_path(sc_tail *t, uint64_t now, int flag, const char *msg, int e
         sc_log_warn(t->env->log, msg, SC_F_STR("path", t->path));
 }
 
+/* A file that left the path and is still being read to its end: a new file at the path is then
+ * a rotation even when the path was missing in between (rename first, create later, as
+ * logrotate and nginx's USR1 reopen do). */
+static bool rotated_away_file_open(const sc_tail *t, const tail_file *nf)
+{
+    for (const tail_file *f = t->head; f != NULL; f = f->next)
+        if (f != nf && !f->at_path)
+            return true;
+    return false;
+}
+
 static void apply_path(sc_tail *t, tail_probe *p, uint64_t now)
 {
     tail_file *prev = current(t), *nf;
@@ -379,11 +391,12 @@ static void apply_path(sc_tail *t, tail_probe *p, uint64_t now)
     case PATH_OPENED:
         if (sc_tail_file_add(t, &p->nw[p->nnew - 1], NULL, &nf) != 0)
             break;
+        bool rotated = prev != NULL || rotated_away_file_open(t, nf);
         set_at_path(t, nf, now);
-        if (prev != NULL)
+        if (rotated)
             t->stats.rotations++;
-        if (prev != NULL || !p->first)
-            sc_log_info(t->env->log, prev ? "tail: file rotated" : "tail: file appeared",
+        if (rotated || !p->first)
+            sc_log_info(t->env->log, rotated ? "tail: file rotated" : "tail: file appeared",
                         SC_F_STR("path", t->path), SC_F_UINT("offset", nf->read_pos));
         t->logged_missing = t->logged_notreg = t->logged_full = 0;
         break;
