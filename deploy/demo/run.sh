@@ -74,6 +74,18 @@ while ((t < duration)) && ((stop_requested == 0)) && kill -0 "$sidecar_pid" 2>/d
   esac
 done
 
+# The gateway stops by itself after the same time: let the sidecar read its last lines (bounded)
+# before the shutdown, so the summary counts every line it wrote.
+if ((stop_requested == 0)); then
+  wait "$gateway_pid" 2>/dev/null || true
+  gateway_pid=""
+  written=$(sed -n 's/.*"written": *\([0-9]*\).*/\1/p' "$out/gateway.out" 2>/dev/null)
+  for _ in $(seq 50); do
+    read_lines=$(curl -s "$health/metrics" | awk '/^sidecar_accesslog_lines_read_total/ {n += $NF} END {print n + 0}')
+    [[ -z "$written" || "${read_lines%.*}" -ge "$written" ]] && break
+    sleep 0.1
+  done
+fi
 echo "$(date -u +%T)  demo           sending SIGTERM"
 kill -TERM "$sidecar_pid" 2>/dev/null || true
 code=0
@@ -81,9 +93,11 @@ wait "$sidecar_pid" || code=$?
 sidecar_pid=""
 wait "$tail_pid" 2>/dev/null || true
 echo "-------------------------------------------------------------------------------"
-kill "$gateway_pid" 2>/dev/null || true
-wait "$gateway_pid" 2>/dev/null || true
-gateway_pid=""
+if [[ -n "$gateway_pid" ]]; then
+  kill "$gateway_pid" 2>/dev/null || true
+  wait "$gateway_pid" 2>/dev/null || true
+  gateway_pid=""
+fi
 echo "comet-sidecar exited with code $code"
 "$bin" support-packet --evidence "$out/evidence.jsonl" --out "$out/packet" --config deploy/demo/config.json \
   --set exporter.file.path="$out/telemetry.jsonl" >/dev/null 2>>"$out/sidecar.log" || true
