@@ -123,11 +123,11 @@ def upstream_hang_probes_end_at_deadline():
         check(skipped == len(runs), f"gateway.canary.runs {skipped} != {len(runs)} runs")
         check(worst < 0.100, f"/healthz took {worst * 1000:.0f} ms")
         check(hang.max_open <= 3, f"{hang.max_open} connections open at once at the upstream")
-        # Two probe connections, two per export signal, one health connection at most; and the
-        # count does not creep up: the last third of the run never exceeds the first third.
-        third = max(1, len(fds) // 3)
-        check(max(fds) <= fds0 + 7 and max(fds[-third:]) <= max(fds[:third]),
-              f"descriptors piled up: {fds0} at start, then {fds[:3]} ... {fds[-3:]}")
+        # Bounded by what may be open at once (two probe connections, two per export signal,
+        # one health connection), not by the number of runs: a socket leaked per run (>= 8 runs)
+        # would pass the bound.
+        check(len(runs) >= 8 and max(fds) <= fds0 + 7,
+              f"descriptors piled up: {fds0} at start, max {max(fds)} over {len(runs)} runs")
         print(f"  hang: {len(runs)} runs, each a timeout after {min(r['elapsed_s'] for r in runs):.2f}"
               f"-{max(r['elapsed_s'] for r in runs):.2f} s; /healthz x{n_health}, worst "
               f"{worst * 1000:.1f} ms; <= {hang.max_open} upstream connections at once; fds "
