@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib.harness import check, mock_control  # noqa: E402
+from lib.harness import check, command, mock_control, time_scale  # noqa: E402
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-01$")
@@ -75,8 +75,8 @@ def run_driver(binary, work_dir, tag, config, env=None, args=(), timeout=40):
                 if not k.startswith(("COMETAPI_", "OTEL_"))}
     full_env.update(env or {})
     argv = [driver_path(binary), "--config", cfg_path] + list(args)
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
-                       cwd=work_dir, timeout=timeout)
+    p = subprocess.run(command(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
+                       cwd=work_dir, timeout=timeout * time_scale())
     for name, data in (("stdout", p.stdout), ("stderr", p.stderr)):
         with open(os.path.join(work_dir, f"{tag}.{name}"), "wb") as f:
             f.write(data)
@@ -94,8 +94,8 @@ def run_packet(binary, work_dir, tag, config, env, evidence, out, since=None):
     full_env = {k: v for k, v in os.environ.items()
                 if not k.startswith(("COMETAPI_", "OTEL_"))}
     full_env.update(env)
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
-                          cwd=work_dir, timeout=20)
+    return subprocess.run(command(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=full_env, cwd=work_dir, timeout=20 * time_scale())
 
 
 def mock_requests(base_url):

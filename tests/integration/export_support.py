@@ -22,6 +22,8 @@ def parse_args():
     os.makedirs(a.work_dir, exist_ok=True)
     sys.path.insert(0, os.path.join(a.source_dir, "tests", "otlp_receiver"))
     sys.path.insert(0, os.path.join(a.source_dir, "tests", "integration"))
+    global command, time_scale
+    from lib.harness import command, time_scale
     return a
 
 
@@ -38,13 +40,13 @@ class DriverRun:
             self.argv += ["--duration-ms", str(duration_ms)]
         for s in sets:
             self.argv += ["--set", s]
-        self.timeout = (deadline_ms + flush_ms) / 1000.0 + 20
+        self.timeout = ((deadline_ms + flush_ms) / 1000.0 + 20) * time_scale()
         self.proc = None
         self.result = None
         self.logs = []
 
     def start(self):
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(command(self.argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         return self
 

@@ -14,7 +14,8 @@ import os
 import signal
 import sys
 
-from lib.harness import Runner, check, mock_control, parse_args, start_mock_upstream
+from lib.harness import (Runner, check, command, mock_control, parse_args, start_mock_upstream,
+                         time_scale)
 
 args = parse_args()
 sys.path.insert(0, os.path.join(args.source_dir, "tests", "otlp_receiver"))
@@ -263,9 +264,9 @@ def example_configs_are_valid():
     examples = sorted(glob.glob(os.path.join(args.source_dir, "deploy", "examples", "sidecar-*.json")))
     check(len(examples) >= 4, examples)
     for path in examples:
-        p = subprocess.run([args.binary, "--check-config", "--config", path, "--set",
-                            f"cometapi.api_key_file={key}"], capture_output=True, text=True,
-                           timeout=10)
+        p = subprocess.run(command([args.binary, "--check-config", "--config", path, "--set",
+                                    f"cometapi.api_key_file={key}"]), capture_output=True,
+                           text=True, timeout=10 * time_scale())
         check(p.returncode == 0, (path, p.stderr[-500:]))
         eff = json.loads(p.stdout)
         check(eff["access_log"]["path"], path)

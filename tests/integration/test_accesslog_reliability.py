@@ -20,7 +20,7 @@ import signal
 import sys
 import time
 
-from lib.harness import Proc, Runner, check, parse_args
+from lib.harness import Proc, Runner, check, check_fds_stable, parse_args, time_scale
 
 args = parse_args()
 sys.path.insert(0, os.path.join(args.source_dir, "tests", "otlp_receiver"))
@@ -51,7 +51,7 @@ def accepted_spans(rx):
 
 def wait_numbers(rx, want, timeout):
     """Long-polls until every number in `want` was received; returns numbers(rx)."""
-    end = time.monotonic() + timeout
+    end = time.monotonic() + timeout * time_scale()
     while True:
         if accepted_spans(rx) >= len(want):
             got = numbers(rx)
@@ -112,10 +112,14 @@ def rotation_run(name, mode):
     with otlp.Receiver(os.path.join(args.work_dir, name + "-rx")) as rx:
         sc = start(name, rx, config(path))
         sc.wait_log("tail: following file")
+        fds_start = sc.open_fds()
         w = writer(path, n, 200, mode)
         res = wait_writer(w)
         check(res["rotations"] >= 4, res)
         got = wait_numbers(rx, set(range(1, n + 1)), 30)
+        # Every rotated file is drained and closed; the exporter pools at most two connections
+        # per signal.
+        before, after = check_fds_stable(fds_start, sc.open_fds(), spare_sockets=4)
         stop(sc)
         exactly_once(numbers(rx), n)
         check(len(got) >= n)
@@ -126,7 +130,8 @@ def rotation_run(name, mode):
             check(counter_total(rx, "sidecar.accesslog.truncations") >= 4)
             check(sum(1 for l in logs if l["msg"].startswith("tail: file truncated; reading its "
                                                             "rest from the copy")) >= 1)
-        print(f"  {mode}: {n} lines, {res['rotations']} rotations, exactly once", flush=True)
+        print(f"  {mode}: {n} lines, {res['rotations']} rotations, exactly once; "
+              f"fds {before} -> {after}", flush=True)
 
 
 def rename_rotation_every_second():
@@ -151,7 +156,7 @@ def restart_run(name, n, sig, stop_after):
         # A slow collector (each export answered after 100 ms), so the stop lands mid-file.
         rx.control(mode="delay", ms=100)
         sc = start(name, rx, config(path))
-        end = time.monotonic() + 30
+        end = time.monotonic() + 30 * time_scale()
         while accepted_spans(rx) < stop_after and time.monotonic() < end:
             try:
                 rx.wait(requests=rx.stats()["by_signal"]["traces"]["requests"] + 1,

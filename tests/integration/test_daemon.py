@@ -7,8 +7,8 @@ import signal
 import socket
 import time
 
-from lib.harness import (Proc, Runner, check, free_port, http_get, mock_control, parse_args,
-                         start_mock_upstream, write_json)
+from lib.harness import (Proc, Runner, check, check_fds_stable, free_port, http_get, mock_control,
+                         parse_args, start_mock_upstream, write_json)
 
 KEY = "sk-test-integration-0123456789abcdef"
 KEY2 = "sk-test-rotated-fedcba9876543210"
@@ -131,6 +131,7 @@ def key_file_rotation_without_restart():
     sc, _ = start_sidecar("rotation", base, env={"COMETAPI_API_KEY": "", "COMETAPI_API_KEY_FILE": key_file})
     first = sc.wait_log("upstream check finished")
     check(first["ok"] is True, first)
+    fds_start = sc.open_fds()
     n = len(sc.lines["stderr"])
     tmp = key_file + ".tmp"
     with open(tmp, "w") as f:
@@ -150,6 +151,18 @@ def key_file_rotation_without_restart():
     os.rename(tmp, key_file)
     bad = sc.wait_log("upstream check finished", start=n)
     check(bad["ok"] is False and bad["http_status"] == 401, bad)
+    # More swaps, the way kubelet does them: every one re-opens and re-watches, none may leak.
+    for i in range(5):
+        n = len(sc.lines["stderr"])
+        with open(tmp, "w") as f:
+            f.write((KEY if i % 2 else KEY2) + "\n")
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, key_file)
+        sc.wait_log("api key reloaded", start=n)
+        sc.wait_log("upstream check finished", start=n)  # nothing in flight at the count
+    # One kept-alive connection to the upstream may be pooled.
+    before, after = check_fds_stable(fds_start, sc.open_fds(), spare_sockets=1)
+    print(f"  fds after the first check {before}, after 7 key swaps {after}", flush=True)
     sc.p.send_signal(signal.SIGTERM)
     check(sc.wait_exit(10) == 0)
     assert_no_secret(sc)

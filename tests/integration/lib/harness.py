@@ -16,6 +16,36 @@ import urllib.request
 
 SOURCE_DIR = None
 
+# Under SC_VALGRIND=1 (tests/run.sh's third pass) every program of ours that a test starts runs
+# under memcheck, each process logging to its own file in SC_VALGRIND_LOG_DIR; tests/valgrind_check.py
+# gives the verdict from those logs, so a process a test kills still counts. Waits are stretched
+# by SC_TIME_SCALE (memcheck runs code 10-50 times slower); assertions are not.
+OUR_PROGRAMS = {"comet-sidecar", "export_driver", "canary_driver"}
+VALGRIND_EXIT = 97
+
+
+def time_scale():
+    try:
+        return max(1.0, float(os.environ.get("SC_TIME_SCALE", "1")))
+    except ValueError:
+        return 1.0
+
+
+def under_valgrind():
+    return os.environ.get("SC_VALGRIND") == "1"
+
+
+def command(argv):
+    """argv, prefixed with memcheck when SC_VALGRIND=1 and argv[0] is one of our programs."""
+    argv = list(argv)
+    if not under_valgrind() or os.path.basename(argv[0]) not in OUR_PROGRAMS:
+        return argv
+    log_dir = os.environ.get("SC_VALGRIND_LOG_DIR") or os.path.join("/tmp", "sc-valgrind")
+    os.makedirs(log_dir, exist_ok=True)
+    return ["valgrind", "--tool=memcheck", f"--error-exitcode={VALGRIND_EXIT}", "--leak-check=full",
+            "--show-leak-kinds=definite", "--errors-for-leak-kinds=definite", "--track-fds=yes",
+            "--num-callers=30", f"--log-file={os.path.join(log_dir, 'vg.%p.log')}"] + argv
+
 
 def parse_args():
     p = argparse.ArgumentParser()
@@ -59,7 +89,7 @@ class Runner:
 
     def track(self, proc):
         """Kills proc when the current test ends, and shows its stderr if the test fails."""
-        self.cleanups.append(proc.kill)
+        self.cleanups.append(proc.stop)
         self.procs.append(proc)
         return proc
 
@@ -76,7 +106,7 @@ class Proc:
         if env:
             full_env.update(env)
         self.argv = argv
-        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.p = subprocess.Popen(command(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, env=full_env, cwd=cwd)
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.p.stdout, selectors.EVENT_READ, "stdout")
@@ -108,7 +138,7 @@ class Proc:
 
     def wait_line(self, stream, predicate, timeout=10.0, start=0):
         """Returns the first line (index >= start) of `stream` satisfying predicate."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * time_scale()
         idx = start
         while True:
             lines = self.lines[stream]
@@ -133,10 +163,21 @@ class Proc:
         return json.loads(self.wait_line("stderr", match, timeout, start))
 
     def wait_exit(self, timeout=15.0):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * time_scale()
         while self.open_streams and time.monotonic() < deadline:
             self._pump(max(0.0, deadline - time.monotonic()))
-        return self.p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        code = self.p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        self._note_status()
+        return code
+
+    def _note_status(self):
+        """Under memcheck, leaves the exit status next to the process's log: a forced exit (128+N
+        after a second signal) skips cleanup by design, so its open descriptors are not leaks."""
+        log_dir = os.environ.get("SC_VALGRIND_LOG_DIR")
+        if under_valgrind() and log_dir and self.p.returncode is not None \
+                and os.path.basename(self.argv[0]) in OUR_PROGRAMS:
+            with open(os.path.join(log_dir, f"vg.{self.p.pid}.status"), "w") as f:
+                f.write(f"{self.p.returncode}\n")
 
     def json_logs(self):
         out = []
@@ -145,10 +186,52 @@ class Proc:
                 out.append(json.loads(line))  # every stderr line must be JSON
         return out
 
+    def stop(self):
+        """The end-of-test cleanup. Under memcheck a clean stop comes first so the leak check
+        runs; SIGKILL only if it hangs."""
+        if self.p.poll() is None and under_valgrind():
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+
     def kill(self):
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait(timeout=10)
+        self._note_status()
+
+    def open_fds(self):
+        """The process's open descriptors (fd -> target), from /proc; valgrind's own (>= 1024
+        under memcheck) are left out."""
+        d = f"/proc/{self.p.pid}/fd"
+        out = {}
+        for name in os.listdir(d):
+            if int(name) >= 1024:
+                continue
+            try:
+                out[int(name)] = os.readlink(os.path.join(d, name))
+            except OSError:
+                pass  # closed between listdir and readlink
+        return out
+
+
+def check_fds_stable(before, after, spare_sockets=0):
+    """Fails if a long-running process holds more descriptors than it did at `before` (both from
+    Proc.open_fds()): files, pipes, eventfds and watches must be exactly as many; sockets may grow
+    by spare_sockets (kept-alive client connections the process is allowed to pool)."""
+    def split(fds):
+        socks = sorted(t for t in fds.values() if t.startswith("socket:"))
+        other = sorted(t for t in fds.values() if not t.startswith("socket:"))
+        return socks, other
+    s0, o0 = split(before)
+    s1, o1 = split(after)
+    check(len(o1) <= len(o0), f"descriptors grew from {len(o0)} to {len(o1)}: {o0} -> {o1}")
+    check(len(s1) <= len(s0) + spare_sockets,
+          f"sockets grew from {len(s0)} to {len(s1)} (allowed +{spare_sockets})")
+    return len(before), len(after)
 
 
 def http_get(url, timeout=5.0):
