@@ -119,7 +119,7 @@ def rotation_run(name, mode):
         got = wait_numbers(rx, set(range(1, n + 1)), 30)
         # Every rotated file is drained and closed; the exporter pools at most two connections
         # per signal.
-        before, after = check_fds_stable(fds_start, sc.open_fds(), spare_sockets=4)
+        before, after = check_fds_stable(sc, fds_start, spare_sockets=4)
         stop(sc)
         exactly_once(numbers(rx), n)
         check(len(got) >= n)

@@ -161,7 +161,7 @@ def key_file_rotation_without_restart():
         sc.wait_log("api key reloaded", start=n)
         sc.wait_log("upstream check finished", start=n)  # nothing in flight at the count
     # One kept-alive connection to the upstream may be pooled.
-    before, after = check_fds_stable(fds_start, sc.open_fds(), spare_sockets=1)
+    before, after = check_fds_stable(sc, fds_start, spare_sockets=1)
     print(f"  fds after the first check {before}, after 7 key swaps {after}", flush=True)
     sc.p.send_signal(signal.SIGTERM)
     check(sc.wait_exit(10) == 0)
