@@ -164,6 +164,52 @@ static void test_from_config_per_signal(void)
     sc_config_free(&c);
 }
 
+/* The OTLP exporter spec's per-signal variables: each one wins over the general one for its
+ * signal, and the other signal keeps the general value. */
+static const char *fake_env(void *ctx, const char *name)
+{
+    for (const char *const(*kv)[2] = ctx; (*kv)[0] != NULL; kv++)
+        if (strcmp((*kv)[0], name) == 0)
+            return (*kv)[1];
+    return NULL;
+}
+
+static void test_from_env_per_signal_settings(void)
+{
+    static const char *const env[][2] = {
+        {"OTEL_EXPORTER_OTLP_COMPRESSION", "none"},
+        {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"},
+        {"OTEL_EXPORTER_OTLP_TIMEOUT", "4000"},
+        {"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "2500"},
+        {"OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem"},
+        {"OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "/etc/metrics-ca.pem"},
+        {"OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/key.pem"},
+        {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/etc/traces-key.pem"},
+        {"OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE", "/etc/metrics-cert.pem"},
+        {NULL, NULL},
+    };
+    sc_config c;
+    sc_export_config x;
+    sc_config_error err = {{0}};
+    const sc_config_sources src = {.getenv = fake_env, .getenv_ctx = (void *)env};
+    REQUIRE(sc_config_load(&src, &c, &err) == 0);
+    REQUIRE(sc_export_config_from(&x, &c) == 0);
+    CHECK_EQ(x.traces.gzip, 1);
+    CHECK_EQ(x.metrics.gzip, 0);
+    CHECK(has_line(x.traces.headers, x.traces.n_headers, "Content-Encoding: gzip"));
+    CHECK_EQ(count_prefix(x.metrics.headers, x.metrics.n_headers, "Content-Encoding:"), 0);
+    CHECK_EQ(x.traces.attempt_timeout_ms, 4000);
+    CHECK_EQ(x.metrics.attempt_timeout_ms, 2500);
+    CHECK_STR(x.traces.ca_file, "/etc/ca.pem");
+    CHECK_STR(x.metrics.ca_file, "/etc/metrics-ca.pem");
+    CHECK_STR(x.traces.client_key, "/etc/traces-key.pem");
+    CHECK_STR(x.metrics.client_key, "/etc/key.pem");
+    CHECK(x.traces.client_cert == NULL);
+    CHECK_STR(x.metrics.client_cert, "/etc/metrics-cert.pem");
+    sc_export_config_free(&x);
+    sc_config_free(&c);
+}
+
 static void test_from_config_disabled(void)
 {
     static const char *const off[] = {"sdk.disabled=true"};
@@ -212,6 +258,7 @@ int main(void)
     RUN(test_header_merge);
     RUN(test_from_config_defaults);
     RUN(test_from_config_per_signal);
+    RUN(test_from_env_per_signal_settings);
     RUN(test_from_config_disabled);
     return sc_test_summary();
 }

@@ -384,6 +384,10 @@ cJSON *sc_config_codec_encode(const sc_config_key *k, const void *src)
     case SC_CT_INT:
         return cJSON_CreateNumber(*(const int *)src);
     case SC_CT_DURATION:
+        /* A duration key without a default is 0 while unset (a per-signal timeout inheriting the
+         * general one); null says so and loads back as absent. */
+        if (*(const uint64_t *)src == 0 && k->def == NULL)
+            return cJSON_CreateNull();
         sc_config_format_duration(*(const uint64_t *)src, tmp, sizeof tmp);
         return cJSON_CreateString(tmp);
     case SC_CT_SIZE: {

@@ -59,7 +59,11 @@ typedef enum {
     SC_OTLP_HTTP_JSON
 } sc_config_otlp_protocol;
 
-typedef enum { SC_COMPRESSION_NONE, SC_COMPRESSION_GZIP } sc_config_compression;
+typedef enum {
+    SC_COMPRESSION_UNSET = -1, /* only before per-signal compression inherits the general one */
+    SC_COMPRESSION_NONE,
+    SC_COMPRESSION_GZIP
+} sc_config_compression;
 
 typedef enum {
     SC_CONFIG_TEMPORALITY_CUMULATIVE,
@@ -197,7 +201,7 @@ typedef struct sc_config {
         struct {
             char *path; /* OTLP/JSON lines; required when an exporter is "file" */
         } file;
-        struct {
+        struct sc_config_otlp {
             char *endpoint;         /* base URL, no trailing slash; /v1/<signal> is appended */
             char *traces_endpoint;  /* used as given; NULL: endpoint + "/v1/traces" */
             char *metrics_endpoint; /* used as given; NULL: endpoint + "/v1/metrics" */
@@ -208,10 +212,17 @@ typedef struct sc_config {
             sc_config_map traces_headers;             /* sent in addition to headers */
             sc_config_map metrics_headers;
             sc_config_compression compression;
+            sc_config_compression traces_compression;  /* resolved: never UNSET after load */
+            sc_config_compression metrics_compression; /* resolved: never UNSET after load */
             uint64_t timeout_ms;
+            uint64_t traces_timeout_ms;  /* 0: timeout_ms */
+            uint64_t metrics_timeout_ms; /* 0: timeout_ms */
             char *certificate;
             char *client_key;
             char *client_certificate;
+            /* Per-signal TLS files; NULL: the general one. */
+            char *traces_certificate, *traces_client_key, *traces_client_certificate;
+            char *metrics_certificate, *metrics_client_key, *metrics_client_certificate;
             sc_config_temporality metrics_temporality;
         } otlp;
         struct {

@@ -232,6 +232,10 @@ static int relations(void *obj, const char *display, sc_config_error *err)
         c->exporter.otlp.traces_protocol = c->exporter.otlp.protocol;
     if (c->exporter.otlp.metrics_protocol == SC_OTLP_PROTOCOL_UNSET)
         c->exporter.otlp.metrics_protocol = c->exporter.otlp.protocol;
+    if (c->exporter.otlp.traces_compression == SC_COMPRESSION_UNSET)
+        c->exporter.otlp.traces_compression = c->exporter.otlp.compression;
+    if (c->exporter.otlp.metrics_compression == SC_COMPRESSION_UNSET)
+        c->exporter.otlp.metrics_compression = c->exporter.otlp.compression;
     return 0;
 }
 
@@ -527,14 +531,44 @@ static const sc_config_key keys[] = {
         .env = "OTEL_EXPORTER_OTLP_METRICS_HEADERS", .help = "extra headers for metrics (secret)"),
     ENUM("exporter.otlp.compression", exporter.otlp.compression, compressions, .def = "none",
          .env = "OTEL_EXPORTER_OTLP_COMPRESSION", .help = "request body compression"),
+    ENUM("exporter.otlp.traces_compression", exporter.otlp.traces_compression, compressions,
+         .env = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+         .help = "traces body compression; default: compression"),
+    ENUM("exporter.otlp.metrics_compression", exporter.otlp.metrics_compression, compressions,
+         .env = "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+         .help = "metrics body compression; default: compression"),
     DUR("exporter.otlp.timeout", exporter.otlp.timeout_ms, .def = "10s", .min = 1,
         .max = 10 * MIN_MS, .env = "OTEL_EXPORTER_OTLP_TIMEOUT", .help = "per-export timeout"),
+    DUR("exporter.otlp.traces_timeout", exporter.otlp.traces_timeout_ms, .min = 1,
+        .max = 10 * MIN_MS, .env = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        .help = "per-export timeout for traces; default: timeout"),
+    DUR("exporter.otlp.metrics_timeout", exporter.otlp.metrics_timeout_ms, .min = 1,
+        .max = 10 * MIN_MS, .env = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+        .help = "per-export timeout for metrics; default: timeout"),
     STR("exporter.otlp.certificate", exporter.otlp.certificate,
         .env = "OTEL_EXPORTER_OTLP_CERTIFICATE", .help = "CA bundle for the collector's TLS"),
     STR("exporter.otlp.client_key", exporter.otlp.client_key,
         .env = "OTEL_EXPORTER_OTLP_CLIENT_KEY", .help = "mTLS client private key file"),
     STR("exporter.otlp.client_certificate", exporter.otlp.client_certificate,
         .env = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", .help = "mTLS client certificate file"),
+    STR("exporter.otlp.traces_certificate", exporter.otlp.traces_certificate,
+        .env = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        .help = "CA bundle for traces; default: certificate"),
+    STR("exporter.otlp.traces_client_key", exporter.otlp.traces_client_key,
+        .env = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+        .help = "mTLS client key for traces; default: client_key"),
+    STR("exporter.otlp.traces_client_certificate", exporter.otlp.traces_client_certificate,
+        .env = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+        .help = "mTLS client certificate for traces; default: client_certificate"),
+    STR("exporter.otlp.metrics_certificate", exporter.otlp.metrics_certificate,
+        .env = "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+        .help = "CA bundle for metrics; default: certificate"),
+    STR("exporter.otlp.metrics_client_key", exporter.otlp.metrics_client_key,
+        .env = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+        .help = "mTLS client key for metrics; default: client_key"),
+    STR("exporter.otlp.metrics_client_certificate", exporter.otlp.metrics_client_certificate,
+        .env = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+        .help = "mTLS client certificate for metrics; default: client_certificate"),
     ENUM("exporter.otlp.metrics_temporality", exporter.otlp.metrics_temporality, temporalities,
          .def = "cumulative", .env = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
          .help = "aggregation temporality preference"),

@@ -133,6 +133,12 @@ static sc_export_sink sink_of(const sc_config *c, sc_config_exporter x)
     }
 }
 
+/* A per-signal setting, or the general one when the signal has none (OTLP exporter spec). */
+static const char *or_general(const char *per_signal, const char *general)
+{
+    return per_signal != NULL ? per_signal : general;
+}
+
 static int lane_from(sc_export_lane_config *l, const sc_config *c, int metrics)
 {
     int rc;
@@ -140,15 +146,21 @@ static int lane_from(sc_export_lane_config *l, const sc_config *c, int metrics)
     sc_config_otlp_protocol proto =
         metrics ? c->exporter.otlp.metrics_protocol : c->exporter.otlp.traces_protocol;
     l->json = l->sink != SC_EXPORT_SINK_OTLP || proto == SC_OTLP_HTTP_JSON;
-    l->gzip = c->exporter.otlp.compression == SC_COMPRESSION_GZIP;
-    l->attempt_timeout_ms = (uint32_t)c->exporter.otlp.timeout_ms;
+    const struct sc_config_otlp *o = &c->exporter.otlp;
+    l->gzip = (metrics ? o->metrics_compression : o->traces_compression) == SC_COMPRESSION_GZIP;
+    uint64_t timeout = metrics ? o->metrics_timeout_ms : o->traces_timeout_ms;
+    l->attempt_timeout_ms = (uint32_t)(timeout != 0 ? timeout : o->timeout_ms);
     l->budget_ms = metrics ? c->exporter.metrics_timeout_ms : c->exporter.batch.export_timeout_ms;
     uint64_t period =
         metrics ? c->exporter.metrics_interval_ms : c->exporter.batch.schedule_delay_ms;
     l->window_ms = 3 * (period + l->budget_ms);
-    l->ca_file = c->exporter.otlp.certificate;
-    l->client_cert = c->exporter.otlp.client_certificate;
-    l->client_key = c->exporter.otlp.client_key;
+    l->ca_file =
+        or_general(metrics ? o->metrics_certificate : o->traces_certificate, o->certificate);
+    l->client_cert =
+        or_general(metrics ? o->metrics_client_certificate : o->traces_client_certificate,
+                   o->client_certificate);
+    l->client_key =
+        or_general(metrics ? o->metrics_client_key : o->traces_client_key, o->client_key);
     if (l->sink != SC_EXPORT_SINK_OTLP)
         return 0;
     l->component_type = metrics ? (l->json ? SC_OTEL_COMPONENT_OTLP_HTTP_JSON_METRIC_EXPORTER
