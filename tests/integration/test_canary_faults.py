@@ -114,6 +114,19 @@ def failures_retries_and_fallbacks():
     check(e["fallback"] == "allowed" and e["fallback_reason"] == "stream_interrupted", "early fb")
     check(late["observed"] == "stream_interrupted" and late["retries"] == 0, f"cut-late {late}")
     check(late["retry_reason"] == "not_retryable" and late["fallback"] == "failed_closed", "late")
+    # Whether content had arrived before the cut is recorded on every cut attempt's span and in
+    # the evidence timeline (it is why one cut is retried and the other is not).
+    for r, seen in ((e, False), (late, True)):
+        spans = run.attempt_spans(r["trace_id"])
+        check(len(spans) == r["retries"] + 1, f"{len(spans)} attempt spans")
+        check(all(s["attrs"].get("gateway.stream.content_before_cut") is seen for s in spans),
+              f"content_before_cut on the spans: {[s['attrs'] for s in spans]}")
+    with open(os.path.join(work, "evidence.jsonl")) as f:
+        ev = {j["probe"]: j for j in map(json.loads, f)}
+    for name, seen in (("cut-early", False), ("cut-late", True)):
+        steps = ev[name]["attempts"]
+        check(all(a["content_before_cut"] is seen for a in steps), f"{name} evidence: {steps}")
+    check(all("content_before_cut" not in a for a in ev["s503"]["attempts"]), "only on cuts")
 
     bj = res["badjson"]
     check(bj["observed"] == "parse_error" and "invalid_json" in bj["violations"], f"{bj}")

@@ -78,7 +78,8 @@ static void line(FILE *f, const char *probe, uint64_t start, const char *result)
                               "none",
                               "none",
                               "0123456789abcdef0123456789abcdef",
-                              "req_up|1"};
+                              "req_up|1",
+                              false};
     sc_evidence_run r = {.test_id = "6f1c2d1e-8a7b-4c3d-9e2f-0a1b2c3d4e5f",
                          .probe = probe,
                          .environment = "prod",

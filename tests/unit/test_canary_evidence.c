@@ -47,7 +47,8 @@ static sc_evidence_run sample(sc_evidence_attempt at[2])
                                   "upstream_error",
                                   "retrying",
                                   "0123456789abcdef0123456789abcdef",
-                                  "req_1"};
+                                  "req_1",
+                                  false};
     at[1] = (sc_evidence_attempt){2,
                                   "primary",
                                   T0 + 300 * MS,
@@ -57,7 +58,8 @@ static sc_evidence_run sample(sc_evidence_attempt at[2])
                                   "none",
                                   "none",
                                   "fedcba9876543210fedcba9876543210",
-                                  NULL};
+                                  NULL,
+                                  false};
     return (sc_evidence_run){
         .test_id = "6f1c2d1e-8a7b-4c3d-9e2f-0a1b2c3d4e5f",
         .probe = "chat",
@@ -144,6 +146,30 @@ static void line_format_is_exact(void)
     CHECK(strstr(second, "\"operator_result\":\"fail\"") != NULL);
     CHECK(strstr(second, "\"fallback_result\":\"success\"") != NULL);
     CHECK(strstr(second, "\"attempts\":[]}\n") != NULL);
+    sc_buf_free(&b);
+}
+
+/* A stream cut says whether content had arrived (it decides retry and fallback); other attempts
+ * carry no such field. */
+static void stream_cut_records_content_before_cut(void)
+{
+    sc_evidence_attempt at[2];
+    sc_evidence_run r = sample(at);
+    at[0].error_class = "stream_interrupted";
+    at[0].content_before_cut = true;
+    at[1].content_before_cut = true; /* ignored: not a cut */
+    sc_buf b;
+    sc_buf_init(&b, SC_EVIDENCE_LINE_MAX);
+    REQUIRE(sc_evidence_format(&r, &b) == 0);
+    CHECK(strstr(b.data, "\"error_class\":\"stream_interrupted\",\"retry_decision\":\"retrying\","
+                         "\"content_before_cut\":true,") != NULL);
+    const char *second = strstr(b.data, "{\"attempt\":2,");
+    REQUIRE(second != NULL);
+    CHECK(strstr(second, "content_before_cut") == NULL);
+    sc_buf_reset(&b);
+    at[0].content_before_cut = false;
+    REQUIRE(sc_evidence_format(&r, &b) == 0);
+    CHECK(strstr(b.data, "\"content_before_cut\":false,") != NULL);
     sc_buf_free(&b);
 }
 
@@ -420,6 +446,7 @@ int main(void)
 {
     RUN(buckets);
     RUN(line_format_is_exact);
+    RUN(stream_cut_records_content_before_cut);
     RUN(format_checks_and_rolls_back);
     RUN(writer_appends_lines_in_order);
     RUN(full_queue_drops_and_counts);

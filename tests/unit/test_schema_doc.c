@@ -409,6 +409,7 @@ static const keydef c_keys[] = {
     {SC_ATTR_GATEWAY_RETRY_COUNT, "int"},
     {SC_ATTR_GATEWAY_PROBE_EXPECTED, "string"},
     {SC_ATTR_GATEWAY_CONTRACT_FAILED_CHECKS, "string[]"},
+    {SC_ATTR_GATEWAY_STREAM_CONTENT_BEFORE_CUT, "bool"},
     {SC_ATTR_GATEWAY_SHAPE_ADDED, "string[]"},
     {SC_ATTR_GATEWAY_SHAPE_MISSING, "string[]"},
 };

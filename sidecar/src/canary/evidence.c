@@ -110,6 +110,8 @@ static void attempt(jw *w, const sc_evidence_attempt *a)
     status(w, a->http_status);
     str(w, "error_class", a->error_class);
     str(w, "retry_decision", a->retry_decision);
+    if (a->error_class != NULL && strcmp(a->error_class, "stream_interrupted") == 0)
+        boolean(w, "content_before_cut", a->content_before_cut);
     str(w, "request_id", a->request_id);
     str(w, "upstream_request_id", a->upstream_request_id);
     raw(w, "}");

@@ -57,6 +57,7 @@ typedef struct sc_evidence_attempt {
     const char *retry_decision;
     const char *request_id;          /* our X-Request-ID */
     const char *upstream_request_id; /* NULL or "" = none */
+    bool content_before_cut;         /* written only when error_class is stream_interrupted */
 } sc_evidence_attempt;
 
 typedef struct sc_evidence_run {

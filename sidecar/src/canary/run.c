@@ -160,6 +160,7 @@ static void record_attempt(sc_canary_run *run, const sc_canary_attempt *a, sc_fa
         r.output_tokens = c->output_tokens;
     }
     r.stream = p->cfg->stream;
+    r.content_before_cut = a->cls.content_seen;
     r.start_ns = a->start_ns;
     r.end_ns = a->end_ns >= a->start_ns ? a->end_ns : a->start_ns;
     if (a->first_content_ns >= a->start_ns && a->first_content_ns > 0)
@@ -271,6 +272,7 @@ static void write_evidence(sc_canary_run *run, const sc_canary_result *res)
             .http_status = s->status,
             .error_class = sc_schema_error_class_name(s->error_class),
             .retry_decision = s->decision,
+            .content_before_cut = s->content_before_cut,
             .request_id = s->request_id,
             .upstream_request_id = s->upstream_rid,
         };
@@ -448,6 +450,7 @@ static sc_run_step *add_step(sc_canary_run *run, const sc_canary_attempt *a)
     s->status = a->status;
     s->status_class = a->cls.status_class;
     s->error_class = a->cls.error_class;
+    s->content_before_cut = a->cls.content_seen;
     memcpy(s->request_id, a->request_id, sizeof s->request_id);
     memcpy(s->upstream_rid, a->cls.request_id, sizeof s->upstream_rid);
     return s;

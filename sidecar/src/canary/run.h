@@ -73,7 +73,8 @@ typedef struct sc_run_step {
     long status;
     sc_status_class status_class;
     sc_error_class error_class;
-    const char *decision; /* retry_policy reason name, "none" or "fallback" */
+    bool content_before_cut; /* stream_interrupted: content had arrived before the cut */
+    const char *decision;    /* retry_policy reason name, "none" or "fallback" */
     char request_id[SC_CANARY_REQUEST_ID_LEN + 1];
     char upstream_rid[SC_CLASSIFY_RID_LEN];
 } sc_run_step;

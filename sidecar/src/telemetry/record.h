@@ -78,6 +78,7 @@ typedef struct sc_attempt_record {
     int64_t input_tokens;  /* SC_RECORD_TOKENS_UNKNOWN (-1) = unknown */
     int64_t output_tokens; /* SC_RECORD_TOKENS_UNKNOWN (-1) = unknown */
     int stream;
+    int content_before_cut; /* error_class stream_interrupted: content had arrived */
 
     /* Timing: unix nanoseconds; first_chunk_ns is the time to the first streamed chunk measured
      * from start_ns (0 = none). */

@@ -411,6 +411,8 @@ static void attempt_span_attrs(alist *l, const sc_attempt_record *rec, const fac
                    sc_schema_fallback_reason(rec->fallback_reason.ptr, rec->fallback_reason.len)));
     add(l, SC_ATTR_BOOL(SC_ATTR_GATEWAY_USAGE_PRESENT, rec->usage_present));
     add(l, SC_ATTR_BOOL(SC_ATTR_GATEWAY_STREAM, rec->stream));
+    if (rec->error_class == SC_ERROR_CLASS_STREAM_INTERRUPTED)
+        add(l, SC_ATTR_BOOL(SC_ATTR_GATEWAY_STREAM_CONTENT_BEFORE_CUT, rec->content_before_cut));
     if (rec->source == SC_SOURCE_CANARY && rec->probe.len > 0)
         add_str(l, SC_ATTR_GATEWAY_PROBE, sc_record_bounded_token(rec->probe));
     if (f->g.operation != NULL)

@@ -54,8 +54,11 @@
 #define SC_ATTR_GATEWAY_RETRY_COUNT            "gateway.retry.count"    /* int, run span */
 #define SC_ATTR_GATEWAY_PROBE_EXPECTED         "gateway.probe.expected" /* error class name */
 #define SC_ATTR_GATEWAY_CONTRACT_FAILED_CHECKS "gateway.contract.failed_checks" /* string[] */
-#define SC_ATTR_GATEWAY_SHAPE_ADDED            "gateway.shape.added"   /* string[], field names */
-#define SC_ATTR_GATEWAY_SHAPE_MISSING          "gateway.shape.missing" /* string[], field names */
+/* bool, on an attempt that ended stream_interrupted: content had arrived before the cut (such a
+ * stream is neither retried nor a fallback trigger, since the caller already showed output). */
+#define SC_ATTR_GATEWAY_STREAM_CONTENT_BEFORE_CUT "gateway.stream.content_before_cut"
+#define SC_ATTR_GATEWAY_SHAPE_ADDED               "gateway.shape.added" /* string[], field names */
+#define SC_ATTR_GATEWAY_SHAPE_MISSING             "gateway.shape.missing" /* string[], field names */
 
 /* ---- Span event names ------------------------------------------------------------------------ */
 #define SC_EVENT_GATEWAY_SHAPE_DRIFT "gateway.shape_drift"
