@@ -268,7 +268,49 @@ def shape_drift_and_overlap_in_scheduled_mode():
     check_no_key(KEY, run.stdout, run.stderr)
 
 
+def responses_streams_end_every_documented_way():
+    """Streamed /v1/responses against the mock: a healthy stream passes on response.completed;
+    response.failed and a bare error event are upstream errors (retried, fallback allowed);
+    response.incomplete is a contract failure (failed closed); a cut before any text is
+    stream_interrupted and retried."""
+    _m, base = start_mock_upstream(R, ARGS.work_dir, keys=(KEY,))
+    work = workdir("responses")
+    probes = [
+        probe("resp", "gpt-4o-mini", endpoint="responses", stream=True),
+        probe("resp-failed", "mock-fault-responses_failed", endpoint="responses", stream=True),
+        probe("resp-error", "mock-fault-responses_error", endpoint="responses", stream=True),
+        probe("resp-incomplete", "mock-fault-responses_incomplete", endpoint="responses",
+              stream=True),
+        probe("resp-cut", "mock-fault-stream_cut-3", endpoint="responses", stream=True),
+    ]
+    run = run_driver(ARGS.binary, work, "responses", config(probes, work), env_for(base))
+    check(run.rc == 1, f"exit {run.rc}: {run.stderr[-1500:]!r}")
+    res = run.results
+    ok = res["resp"]
+    check(ok["passed"] == 1 and ok["observed"] == "success" and ok["usage_present"] == 1, f"{ok}")
+    check(ok["ttfc_s"] > 0 and ok["violations"] == [], f"{ok}")
+    span = run.run_span(ok["trace_id"])
+    check(span["attrs"]["gateway.stream"] is True, "stream attribute")
+    check([s["name"] for s in run.attempt_spans(ok["trace_id"])] == ["POST /v1/responses"],
+          "attempt span name")
+    for name in ("resp-failed", "resp-error"):
+        r = res[name]
+        check(r["observed"] == "upstream_error" and r["retries"] == 2, f"{name}: {r}")
+        check(r["fallback"] == "allowed" and r["passed"] == 0, f"{name}: {r}")
+    check("wrong_status" in res["resp-failed"]["violations"], f"{res['resp-failed']}")
+    inc = res["resp-incomplete"]
+    check(inc["observed"] == "parse_error" and inc["retries"] == 0, f"{inc}")
+    check(inc["fallback"] == "failed_closed" and "wrong_status" in inc["violations"], f"{inc}")
+    cut = res["resp-cut"]
+    check(cut["observed"] == "stream_interrupted" and cut["retries"] == 2, f"{cut}")
+    check("missing_terminal_event" in cut["violations"], f"{cut}")
+    reqs = [q for q in mock_control(base, "/__mock/requests") if q["path"] == "/v1/responses"]
+    check(all(q["body"].get("stream") is True for q in reqs), "every request asked for a stream")
+    check_no_key(KEY, run.stdout, run.stderr)
+
+
 R.run(failures_retries_and_fallbacks)
+R.run(responses_streams_end_every_documented_way)
 R.run(wrong_key_and_retry_after)
 R.run(request_id_from_error_message)
 R.run(shape_drift_and_overlap_in_scheduled_mode)

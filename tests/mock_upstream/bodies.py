@@ -281,9 +281,12 @@ def response_completed(body, opts):
                            "completed", True)
 
 
-def responses_stream_events(body, opts):
+def responses_stream_events(body, opts, end="completed"):
     """Yields (event_name, data_str); every payload carries type and sequence_number.
-    The Responses API ends with response.completed; there is no [DONE] sentinel."""
+    The Responses API ends with response.completed; there is no [DONE] sentinel. end="failed"
+    (no output, response.failed with an error), "incomplete" (the text, then
+    response.incomplete for max_output_tokens) or "error" (a bare error event, as for a
+    server-side failure mid-stream) end it the other ways the API documents."""
     rid, mid = "resp_" + rand_hex(48), "msg_" + rand_hex(48)
     seq = [0]
 
@@ -297,6 +300,16 @@ def responses_stream_events(body, opts):
              response=response_object(body, opts, rid, mid, "in_progress", False))
     yield ev("response.in_progress",
              response=response_object(body, opts, rid, mid, "in_progress", False))
+    if end == "failed":
+        failed = response_object(body, opts, rid, mid, "failed", False)
+        failed["error"] = {"code": "server_error",
+                           "message": "The model failed to generate a response."}
+        yield ev("response.failed", response=failed)
+        return
+    if end == "error":
+        yield ev("error", code="server_error", message="The server had an error while "
+                 "processing your request.", param=None)
+        return
     yield ev("response.output_item.added", output_index=0,
              item=_message_item(mid, None, "in_progress"))
     part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
@@ -312,6 +325,11 @@ def responses_stream_events(body, opts):
              part=done_part)
     yield ev("response.output_item.done", output_index=0,
              item=_message_item(mid, opts.content, "completed"))
+    if end == "incomplete":
+        cut = response_object(body, opts, rid, mid, "incomplete", True)
+        cut["incomplete_details"] = {"reason": "max_output_tokens"}
+        yield ev("response.incomplete", response=cut)
+        return
     yield ev("response.completed",
              response=response_object(body, opts, rid, mid, "completed", True))
 

@@ -383,7 +383,9 @@ class Handler(BaseHTTPRequestHandler):
                 want_usage = isinstance(so, dict) and so.get("include_usage") is True
                 events = bodies.chat_stream_events(body, opts, want_usage)
             else:
-                events = bodies.responses_stream_events(body, opts)
+                end = fname[len("responses_"):] if fname and fname.startswith("responses_") \
+                    else "completed"
+                events = bodies.responses_stream_events(body, opts, end)
             return self._stream(events, fault)
         obj = bodies.chat_completion(body, opts) if chat else bodies.response_completed(body, opts)
         data = _json_bytes(obj)
