@@ -1,6 +1,6 @@
 """The binary as a user runs it: health endpoints, upstream checks through the internal HTTP
 client against a real local server (ok, timeout, oversize body, rejected key), key-file rotation,
---once exit codes, SIGTERM drain with its deadline, a second signal, and a taken port."""
+--once exit codes, concurrent requests (ok, timed out, oversize) through one client, SIGTERM drain with its deadline, a second signal, and a taken port."""
 import json
 import os
 import signal
@@ -178,6 +178,41 @@ def once_exit_codes():
     check(sc.wait_exit(15) == 1, "--once with a rejected key exits 1")
 
 
+def concurrent_requests_through_the_client():
+    """Several requests in flight at once through the one internal HTTP client of the running
+    daemon: three answers that take 600 ms, one past its timeout and one body over the size cap,
+    all started together by --once. Each is classified on its own, and the mock saw them
+    overlap."""
+    models = ",".join(f"gpt-4o-mini-variant-{i:03d}" for i in range(60))  # a /models list > 1 KiB
+    _, base = start_mock_upstream(runner, args.work_dir, keys=(KEY,), extra=("--models", models))
+    probes = [{"name": f"ok-{c}", "model": "mock-fault-delay-600"} for c in "abc"]
+    probes += [{"name": "slow", "model": "mock-fault-delay-5000", "timeout": "400ms",
+                "retry": {"max_attempts": 1}},
+               {"name": "big", "endpoint": "models", "expect": "parse_error"}]
+    sc, _ = start_sidecar("concurrent", base,
+                          {"cometapi.max_response_bytes": "1KiB", "canary.max_concurrent_runs": 8,
+                           "evidence.enabled": False, "probes": probes},
+                          extra_args=["--once"])
+    t0 = time.monotonic()
+    code = sc.wait_exit(20)
+    took = time.monotonic() - t0
+    table = sc.raw["stdout"].decode()
+    check(code == 1, f"exit {code} (the timed-out probe fails the gate):\n{table}")
+    rows = {l.split()[0]: l.split() for l in table.splitlines()[1:] if not l.startswith("deploy")}
+    for name in ("ok-a", "ok-b", "ok-c"):
+        check(rows[name][2] == "success" and rows[name][-1] == "PASS", f"{name}:\n{table}")
+    check(rows["slow"][2] == "timeout" and rows["slow"][3] == "-", f"slow:\n{table}")
+    check(rows["big"][2] == "parse_error" and rows["big"][-1] == "PASS", f"big:\n{table}")
+    chat = [q for q in mock_control(base, "/__mock/requests") if q["path"] == "/v1/chat/completions"]
+    check(len(chat) == 4, f"{len(chat)} chat requests")
+    spans = [(q["time"], q["time"] + (q.get("duration_ms") or 0) / 1000) for q in chat]
+    overlap = max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans)
+    check(overlap >= 3, f"at most {overlap} requests in flight at once: {spans}")
+    print(f"  {len(chat)} chat requests, {overlap} in flight at once; --once took {took:.2f} s",
+          flush=True)
+    assert_no_secret(sc)
+
+
 def taken_port_exits_3():
     _, base = start_mock_upstream(runner, args.work_dir, keys=(KEY,))
     s = socket.socket()
@@ -194,6 +229,6 @@ def taken_port_exits_3():
 
 for t in (health_and_sigterm, drain_deadline_and_readiness, second_signal_exits_at_once,
           timeout_is_classified, oversize_body_is_an_error, key_file_rotation_without_restart,
-          once_exit_codes, taken_port_exits_3):
+          once_exit_codes, concurrent_requests_through_the_client, taken_port_exits_3):
     runner.run(t)
 runner.finish()
