@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 
-from lib.harness import Runner, check, mock_control, parse_args, start_mock_upstream
+from lib.harness import Runner, check, mock_control, parse_args, start_mock_upstream, time_scale
 
 args = parse_args()
 sys.path.insert(0, os.path.join(args.source_dir, "tests", "otlp_receiver"))
@@ -116,12 +116,17 @@ def upstream_hang_probes_end_at_deadline():
         ds.stop(sc)
         runs = ds.logs_with(sc, "canary run finished")
         check(len(runs) >= 6, f"only {len(runs)} runs in 9 s")
+        # Latency bounds hold as written in the release and sanitizer passes; under memcheck
+        # (SC_TIME_SCALE, tests/run.sh's third pass, which is about memory, not speed) every
+        # instruction is 10-50x slower, so they stretch like the waits do.
+        slack = time_scale()
         for r in runs:
             check(r["observed"] == "timeout", f"run observed {r['observed']}")
-            check(0.9 <= r["elapsed_s"] <= 1.6, f"run took {r['elapsed_s']} s (deadline 1 s)")
+            check(0.9 <= r["elapsed_s"] <= 1.0 + 0.6 * slack,
+                  f"run took {r['elapsed_s']} s (deadline 1 s)")
         skipped = ds.totals(rx, "gateway.canary.runs")
         check(skipped == len(runs), f"gateway.canary.runs {skipped} != {len(runs)} runs")
-        check(worst < 0.100, f"/healthz took {worst * 1000:.0f} ms")
+        check(worst < 0.100 * slack, f"/healthz took {worst * 1000:.0f} ms")
         check(hang.max_open <= 3, f"{hang.max_open} connections open at once at the upstream")
         # Bounded by what may be open at once (two probe connections, two per export signal,
         # one health connection), not by the number of runs: a socket leaked per run (>= 8 runs)

@@ -99,10 +99,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def sidecar(name, upstream, collector, sets=(), env=None):
     port = free_port()
+    # Request timeouts stretch with SC_TIME_SCALE: under memcheck a TLS handshake alone can take
+    # seconds, and these checks are about verification, not speed.
+    scale = time_scale()
     cfg = {"health": {"endpoint": f"127.0.0.1:{port}"}, "shutdown": {"deadline": "5s"},
-           "cometapi": {"base_url": upstream + "/v1", "timeout": "3s"},
+           "cometapi": {"base_url": upstream + "/v1", "timeout": f"{int(3000 * scale)}ms"},
            "exporter": {"traces": "none", "metrics": "otlp", "metrics_interval": "300ms",
-                        "otlp": {"endpoint": collector, "timeout": "2s",
+                        "otlp": {"endpoint": collector, "timeout": f"{int(2000 * scale)}ms",
                                  "headers": {"authorization": "Bearer " + HEADER_SECRET}}}}
     conf = write_json(os.path.join(args.work_dir, f"{name}.json"), cfg)
     argv = [args.binary, "--config", conf]

@@ -34,6 +34,7 @@ static const struct {
     {"gateway.usage.missing", "gateway_usage_missing_total", "counter"},
     {"gateway.canary.runs", "gateway_canary_runs_total", "counter"},
     {"gateway.canary.last_success", "gateway_canary_last_success_seconds", "gauge"},
+    {"gateway.canary.interval", "gateway_canary_interval_seconds", "gauge"},
     {"gateway.contract.violations", "gateway_contract_violations_total", "counter"},
     {"http.client.request.duration", "http_client_request_duration_seconds", "histogram"},
     {"http.server.request.duration", "http_server_request_duration_seconds", "histogram"},

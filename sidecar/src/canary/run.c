@@ -243,6 +243,7 @@ static void record_run(sc_canary_run *run, bool passed, const char **viol, size_
     r.server_port = ps->server_port;
     r.start_ns = run->start_ns;
     r.end_ns = run->end_ns;
+    r.interval_ms = p->cfg->interval_ms;
     for (size_t i = 0; i < n_viol && i < SC_RECORD_MAX_VIOLATIONS; i++)
         r.violations[r.n_violations++] = S(viol[i]);
     for (size_t i = 0; i < n_added && i < SC_RECORD_MAX_DRIFT_FIELDS; i++)

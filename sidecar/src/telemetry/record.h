@@ -125,6 +125,7 @@ typedef struct sc_run_record {
     int server_port;
 
     uint64_t start_ns, end_ns; /* unix nanoseconds */
+    uint64_t interval_ms;      /* the probe's configured interval (alerts count it); 0 = none */
 
     /* Contract checks that failed (their names; each is counted in gateway.contract.violations). */
     sc_attr_str violations[SC_RECORD_MAX_VIOLATIONS];

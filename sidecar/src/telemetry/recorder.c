@@ -515,6 +515,9 @@ static void run_metrics(sc_recorder *r, const sc_run_record *rec, const genai *g
     if (rec->passed)
         measured(r, sc_metrics_set(r->inst[SC_METRIC_GATEWAY_CANARY_LAST_SUCCESS],
                                    seconds(rec->end_ns), l.a, l.n));
+    if (rec->interval_ms > 0)
+        measured(r, sc_metrics_set(r->inst[SC_METRIC_GATEWAY_CANARY_INTERVAL],
+                                   (double)rec->interval_ms / 1e3, l.a, l.n));
     add(&l, SC_ATTR_STR(SC_ATTR_GATEWAY_OUTCOME, rec->passed ? SC_OUTCOME_PASS : SC_OUTCOME_FAIL));
     add(&l, SC_ATTR_STR(SC_ATTR_GATEWAY_ERROR_CLASS, sc_schema_error_class_name(rec->error_class)));
     count(r, SC_METRIC_GATEWAY_CANARY_RUNS, &l);

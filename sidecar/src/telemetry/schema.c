@@ -189,6 +189,8 @@ static const sc_metric_def metric_defs[SC_METRIC__COUNT] = {
             "Canary runs completed, by outcome."),
     GAUGE(SC_METRIC_GATEWAY_CANARY_LAST_SUCCESS, "gateway.canary.last_success", "s",
           "Unix time in seconds of the last successful canary run."),
+    GAUGE(SC_METRIC_GATEWAY_CANARY_INTERVAL, "gateway.canary.interval", "s",
+          "Configured interval between runs of a canary probe."),
     COUNTER(SC_METRIC_GATEWAY_CONTRACT_VIOLATIONS, "gateway.contract.violations", "{violation}",
             "Responses that broke an API contract check."),
     HISTOGRAM(SC_METRIC_HTTP_CLIENT_REQUEST_DURATION, "http.client.request.duration", "s",
