@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command. Installs what is missing, builds twice (warnings as errors; and
-# ASan+UBSan), runs every unit and integration test against both builds, then the integration
+# ASan+UBSan), runs every unit and integration test against both builds, fuzzes every libFuzzer
+# target briefly (a third, clang build: tests/fuzz), then the integration
 # tests of the release build again with every program of ours under valgrind memcheck, and ends
 # with one summary line. Exit status is non-zero if anything failed.
 set -euo pipefail
@@ -21,6 +22,9 @@ build() {
 }
 build build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo
 build build/asan -DCMAKE_BUILD_TYPE=Debug -DSC_SANITIZE=ON
+# libFuzzer targets (clang; only tests/fuzz, the unit tests are the two builds above): each
+# fuzz.<target> test replays tests/fuzz/crashes/<target>/ and fuzzes its seed corpus briefly.
+CC=clang build build/fuzz -DSC_FUZZ=ON -DSC_BUILD_TESTS=OFF
 
 passed=0 failed=0
 run_suite() {
@@ -44,6 +48,7 @@ run_suite() {
 }
 run_suite build/release
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_suite build/asan
+run_suite build/fuzz
 
 
 # Valgrind pass: only the integration tests that start our programs (the sidecar, export_driver,

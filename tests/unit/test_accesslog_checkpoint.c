@@ -62,6 +62,30 @@ static void record_round_trips_and_refuses_tampering(void)
     CHECK_EQ(sc_checkpoint_encode(&in, "/x", buf, sizeof buf), -EINVAL);
 }
 
+/* Found by fuzz_checkpoint (tests/fuzz/crashes/checkpoint/): a subject with a NUL inside decoded
+ * (the sum covers it), and the copy then compared as a C string, so a checkpoint written for
+ * "/a.log\0junk" (or "\0\0/a.log", read as "") was believed for "/a.log". The encoder never
+ * writes one: the decoder now refuses it. */
+static void subject_with_nul_is_refused(void)
+{
+    static const char body[] = "comet-sidecar tail checkpoint 1\nsubject /a.log\0junk\ndev 1\n"
+                               "ino 2\noffset 17\nhash 00000000000000ff\nhash_len 17\n"
+                               "head_hash 00000000000000ff\nhead_len 17\n";
+    for (int nul = 1; nul >= 0; nul--) {
+        char buf[SC_CHECKPOINT_MAX_BYTES], subject[SC_CHECKPOINT_PATH_MAX];
+        size_t n = sizeof body - 1;
+        memcpy(buf, body, n);
+        if (!nul)
+            buf[strlen(buf)] = '_'; /* the control: "/a.log_junk" with a valid sum decodes */
+        uint64_t sum = sc_checkpoint_fnv1a(SC_CHECKPOINT_FNV_INIT, buf, n);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "sum %016llx\n", (unsigned long long)sum);
+        sc_checkpoint_rec out;
+        CHECK_EQ(sc_checkpoint_decode(buf, n, &out, subject, sizeof subject), nul ? -EINVAL : 0);
+        if (!nul)
+            CHECK_STR(subject, "/a.log_junk");
+    }
+}
+
 static void store_is_atomic_and_load_reads_it_back(void)
 {
     char dir[] = "/tmp/sc-cp-XXXXXX", file[64], tmp[80], buf[SC_CHECKPOINT_MAX_BYTES];
@@ -227,6 +251,7 @@ int main(void)
 {
     RUN(fnv1a_known_vectors);
     RUN(record_round_trips_and_refuses_tampering);
+    RUN(subject_with_nul_is_refused);
     RUN(store_is_atomic_and_load_reads_it_back);
     RUN(writer_coalesces_rate_limits_and_writes_final);
     RUN(writer_counts_failures_and_retries);

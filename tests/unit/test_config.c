@@ -392,6 +392,24 @@ static void edit_distance_and_reference(void)
     sc_buf_free(&b);
 }
 
+/* The in-memory source parses like the file (no NUL needed after the text). */
+static void text_source_matches_the_file_layer(void)
+{
+    sc_config c;
+    sc_config_error err;
+    static const char text[] = "{\"log\": {\"level\": \"warn\"}} XYZ";
+    sc_config_sources src = {.text = text, .text_len = sizeof text - 5};
+    REQUIRE(sc_config_load(&src, &c, &err) == 0);
+    CHECK_EQ(c.log.level, SC_LOG_WARN);
+    sc_config_free(&c);
+    src.text_len = sizeof text - 1; /* the trailing bytes are now part of it */
+    CHECK_EQ(sc_config_load(&src, &c, &err), -EINVAL);
+    CHECK_STR(err.msg, "config file \"<text>\": invalid JSON near line 1 column 28");
+    src.text_len = 0;
+    CHECK_EQ(sc_config_load(&src, &c, &err), -EINVAL);
+    CHECK(strstr(err.msg, "invalid JSON near line 1 column 1") != NULL);
+}
+
 int main(void)
 {
     RUN(defaults_are_complete);
@@ -400,6 +418,7 @@ int main(void)
     RUN(wrong_types_and_ranges_are_reported);
     RUN(health_endpoint_is_validated);
     RUN(file_errors_name_the_file);
+    RUN(text_source_matches_the_file_layer);
     RUN(relations_are_checked);
     RUN(durations_and_sizes_parse);
     RUN(effective_config_redacts_secrets);

@@ -105,7 +105,10 @@ int sc_checkpoint_decode(const char *p, size_t len, sc_checkpoint_rec *out, char
     if (len < mlen || memcmp(p, MAGIC, mlen) != 0)
         return -EINVAL;
     c.p += mlen;
-    if (take(&c, "subject", &s, &slen) != 0 || slen == 0 || slen >= subject_cap)
+    /* A NUL would cut the subject short when it is compared as a C string: refuse it (the
+     * encoder never writes one). */
+    if (take(&c, "subject", &s, &slen) != 0 || slen == 0 || slen >= subject_cap ||
+        memchr(s, '\0', slen) != NULL)
         return -EINVAL;
     if (take_u64(&c, "dev", 10, &r.dev) || take_u64(&c, "ino", 10, &r.ino) ||
         take_u64(&c, "offset", 10, &r.offset) || take_u64(&c, "hash", 16, &r.hash) ||

@@ -24,6 +24,8 @@ int sc_config_load_schema(const sc_config_schema *s, const sc_config_sources *sr
     memset(out, 0, s->size);
     if (src->file != NULL)
         rc = sc_config_layer_file(src->file, &tree, err);
+    else if (src->text != NULL)
+        rc = sc_config_layer_text("<text>", src->text, src->text_len, &tree, err);
     else if ((tree = cJSON_CreateObject()) == NULL)
         rc = -ENOMEM;
     if (rc == 0)

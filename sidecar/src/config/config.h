@@ -26,7 +26,11 @@ typedef struct sc_config_error {
 typedef const char *(*sc_config_getenv_fn)(void *ctx, const char *name);
 
 typedef struct sc_config_sources {
-    const char *file;           /* JSON config file; NULL: none */
+    const char *file; /* JSON config file; NULL: none */
+    /* The same file's content already in memory (text[0..text_len), no NUL needed), used only
+     * when file is NULL: lets a fuzzer drive the whole load without writing files. */
+    const char *text;
+    size_t text_len;
     sc_config_getenv_fn getenv; /* NULL: no environment layer */
     void *getenv_ctx;
     const char *const *sets; /* "path.to.key=value" overrides, applied in order */

@@ -54,13 +54,12 @@ static int read_all(const char *path, char **out, size_t *len, sc_config_error *
     return 0;
 }
 
-int sc_config_layer_file(const char *path, cJSON **out, sc_config_error *err)
+/* Parses buf[0..len), which must be followed by a NUL (cJSON's require_null_terminated check
+ * looks at it). */
+static int parse_text(const char *name, const char *buf, size_t len, cJSON **out,
+                      sc_config_error *err)
 {
-    char *buf;
-    size_t len;
-    int rc = read_all(path, &buf, &len, err);
-    if (rc != 0)
-        return rc;
+    int rc = 0;
     const char *start = buf, *end = NULL;
     if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
         start += 3; /* UTF-8 byte order mark */
@@ -78,18 +77,50 @@ int sc_config_layer_file(const char *path, cJSON **out, sc_config_error *err)
                 col = 0;
             }
         }
-        sc_config_errorf(err, "config file \"%s\": invalid JSON near line %d column %d", path, line,
+        sc_config_errorf(err, "config file \"%s\": invalid JSON near line %d column %d", name, line,
                          col);
         rc = -EINVAL;
     } else if (!cJSON_IsObject(root)) {
-        sc_config_errorf(err, "config file \"%s\": expected a JSON object at the top level", path);
+        sc_config_errorf(err, "config file \"%s\": expected a JSON object at the top level", name);
         sc_config_wipe_tree(root);
         cJSON_Delete(root);
         rc = -EINVAL;
     } else {
         *out = root;
     }
+    return rc;
+}
+
+int sc_config_layer_file(const char *path, cJSON **out, sc_config_error *err)
+{
+    char *buf;
+    size_t len;
+    int rc = read_all(path, &buf, &len, err);
+    if (rc != 0)
+        return rc;
+    rc = parse_text(path, buf, len, out, err);
     explicit_bzero(buf, len); /* the file may hold the API key */
+    free(buf);
+    return rc;
+}
+
+int sc_config_layer_text(const char *name, const char *text, size_t len, cJSON **out,
+                         sc_config_error *err)
+{
+    if (len > FILE_MAX) {
+        sc_config_errorf(err, "config file \"%s\": larger than %u bytes", name, FILE_MAX);
+        return -EINVAL;
+    }
+    char *buf = malloc(len + 1);
+    if (buf == NULL) {
+        sc_config_errorf(err, "out of memory");
+        return -ENOMEM;
+    }
+    if (len > 0)
+        memcpy(buf, text, len);
+    buf[len] = '\0';
+    int rc = parse_text(name, buf, len, out, err);
+    explicit_bzero(buf, len);
     free(buf);
     return rc;
 }

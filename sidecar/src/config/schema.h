@@ -125,6 +125,9 @@ void sc_config_wipe_tree(cJSON *v); /* every string in v, its siblings and child
 
 /* layers.c */
 int sc_config_layer_file(const char *path, cJSON **out, sc_config_error *err);
+/* Parses the content of a config file (name is only used in messages). Pure over (text, len). */
+int sc_config_layer_text(const char *name, const char *text, size_t len, cJSON **out,
+                         sc_config_error *err);
 int sc_config_layer_env(const sc_config_schema *s, cJSON *tree, const sc_config_sources *src,
                         sc_config_error *err);
 int sc_config_layer_set(const sc_config_schema *s, cJSON *tree, const char *arg,
