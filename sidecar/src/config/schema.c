@@ -11,6 +11,7 @@
 
 #include "accesslog/layout.h"
 #include "canary/probe_config.h"
+#include "config/probe_keys.h"
 
 _Static_assert(sizeof(sc_config_exporter) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_config_otlp_protocol) == sizeof(int), "enum fields are stored as int");
@@ -19,9 +20,6 @@ _Static_assert(sizeof(sc_config_temporality) == sizeof(int), "enum fields are st
 _Static_assert(sizeof(sc_log_level) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_config_access_log_format) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(sc_config_start_position) == sizeof(int), "enum fields are stored as int");
-_Static_assert(sizeof(sc_config_probe_endpoint) == sizeof(int), "enum fields are stored as int");
-_Static_assert(sizeof(sc_config_probe_body) == sizeof(int), "enum fields are stored as int");
-_Static_assert(sizeof(sc_config_probe_credential) == sizeof(int), "enum fields are stored as int");
 
 #define SEC_MS  1000
 #define MIN_MS  (60 * SEC_MS)
@@ -37,9 +35,6 @@ static const char *const temporalities[] = {"cumulative", "delta", "lowmemory", 
 static const char *const start_positions[] = {"end", "beginning", NULL};
 static const char *const time_marks[] = {"end", "start", NULL};
 static const char *const retry_counts[] = {"retries", "attempts", NULL};
-static const char *const probe_endpoints[] = {"chat", "responses", "models", NULL};
-static const char *const probe_bodies[] = {"valid", "malformed", NULL};
-static const char *const probe_credentials[] = {"configured", "invalid", "missing", NULL};
 
 static int has_ctl_or_space(const char *s)
 {
@@ -49,7 +44,7 @@ static int has_ctl_or_space(const char *s)
     return 0;
 }
 
-static int check_url(const char *v, char *why, size_t cap)
+int sc_config_check_url(const char *v, char *why, size_t cap)
 {
     size_t skip = strncasecmp(v, "http://", 7) == 0    ? 7
                   : strncasecmp(v, "https://", 8) == 0 ? 8
@@ -291,181 +286,6 @@ static const sc_config_key route_keys[] = {
 };
 static const sc_config_schema route_schema = {route_keys, sizeof route_keys / sizeof route_keys[0],
                                               sizeof(sc_config_route), NULL};
-/* Canary probes: one element schema, decoded per array element (paths relative to it). */
-#define P(field) .offset = offsetof(sc_config_probe, field)
-static const sc_config_key probe_keys[] = {
-    {.path = "name",
-     .type = SC_CT_STRING,
-     P(name),
-     .flags = SC_CK_REQUIRED,
-     .check = sc_probe_config_check_name,
-     .help = "probe name ([A-Za-z0-9_.-], unique)"},
-    {.path = "enabled",
-     .type = SC_CT_BOOL,
-     P(enabled),
-     .def = "true",
-     .help = "false: configured but never run"},
-    {.path = "endpoint",
-     .type = SC_CT_ENUM,
-     P(endpoint),
-     .values = probe_endpoints,
-     .def = "chat",
-     .help = "API surface: chat (/chat/completions), responses, models"},
-    {.path = "stream",
-     .type = SC_CT_BOOL,
-     P(stream),
-     .def = "false",
-     .help = "request a streamed (SSE) answer"},
-    {.path = "model",
-     .type = SC_CT_STRING,
-     P(model),
-     .check = sc_probe_config_check_model,
-     .help = "model to request; default cometapi.model"},
-    {.path = "prompt",
-     .type = SC_CT_STRING,
-     P(prompt),
-     .help = "synthetic prompt text (never a production prompt); default asks for \"ok\""},
-    {.path = "max_tokens",
-     .type = SC_CT_INT,
-     P(max_tokens),
-     .def = "16",
-     .min = 0,
-     .max = 4096,
-     .help = "max_tokens / max_output_tokens; 0: not sent"},
-    {.path = "include_usage",
-     .type = SC_CT_BOOL,
-     P(include_usage),
-     .def = "true",
-     .help = "chat streams: send stream_options.include_usage"},
-    {.path = "require_usage",
-     .type = SC_CT_BOOL,
-     P(require_usage),
-     .def = "false",
-     .help = "a success without token usage fails the run"},
-    {.path = "body",
-     .type = SC_CT_ENUM,
-     P(body),
-     .values = probe_bodies,
-     .def = "valid",
-     .help = "malformed: send broken JSON (a drill)"},
-    {.path = "interval",
-     .type = SC_CT_DURATION,
-     P(interval_ms),
-     .def = "60s",
-     .min = SEC_MS,
-     .max = 24 * HOUR_MS,
-     .help = "time between runs"},
-    {.path = "jitter",
-     .type = SC_CT_STRING,
-     P(jitter),
-     .def = "10%",
-     .check = sc_probe_config_check_jitter,
-     .help = "random spread of each interval: \"10%\", a fraction (0.1) or a duration"},
-    {.path = "timeout",
-     .type = SC_CT_DURATION,
-     P(timeout_ms),
-     .def = "20s",
-     .min = 100,
-     .max = 10 * MIN_MS,
-     .help = "per-attempt timeout"},
-    {.path = "credential",
-     .type = SC_CT_ENUM,
-     P(credential),
-     .values = probe_credentials,
-     .def = "configured",
-     .help = "configured key, an obviously invalid key, or none"},
-    {.path = "expect",
-     .type = SC_CT_ENUM,
-     P(expect),
-     .values = sc_probe_config_expect_values,
-     .def = "success",
-     .help = "success, or the error class a drill expects"},
-    {.path = "route_name",
-     .type = SC_CT_STRING,
-     P(route_name),
-     .help = "gateway route name in evidence; default the probe name"},
-    {.path = "retry.max_attempts",
-     .type = SC_CT_INT,
-     P(retry.max_attempts),
-     .def = "3",
-     .min = 1,
-     .max = 10,
-     .help = "attempts per run, the first included"},
-    {.path = "retry.base_backoff",
-     .type = SC_CT_DURATION,
-     P(retry.base_backoff_ms),
-     .def = "500ms",
-     .min = 1,
-     .max = MIN_MS,
-     .help = "first backoff cap (full jitter)"},
-    {.path = "retry.max_backoff",
-     .type = SC_CT_DURATION,
-     P(retry.max_backoff_ms),
-     .def = "5s",
-     .min = 1,
-     .max = 10 * MIN_MS,
-     .help = "largest backoff cap"},
-    {.path = "retry.deadline",
-     .type = SC_CT_DURATION,
-     P(retry.deadline_ms),
-     .def = "60s",
-     .min = 100,
-     .max = HOUR_MS,
-     .help = "whole run (all attempts); at least timeout"},
-    {.path = "retry.retry_after_cap",
-     .type = SC_CT_DURATION,
-     P(retry.retry_after_cap_ms),
-     .def = "10s",
-     .min = 0,
-     .max = 10 * MIN_MS,
-     .help = "longest Retry-After honoured"},
-    {.path = "retry.budget.percent",
-     .type = SC_CT_INT,
-     P(retry.budget.percent),
-     .def = "10",
-     .min = 0,
-     .max = 100,
-     .help = "retries allowed as a share of requests in the window"},
-    {.path = "retry.budget.window",
-     .type = SC_CT_DURATION,
-     P(retry.budget.window_ms),
-     .def = "10m",
-     .min = SEC_MS,
-     .max = 24 * HOUR_MS,
-     .help = "retry budget window"},
-    {.path = "retry.budget.min_retries",
-     .type = SC_CT_INT,
-     P(retry.budget.min_retries),
-     .def = "4",
-     .min = 0,
-     .max = 1000,
-     .help = "retries always allowed per window"},
-    {.path = "fallback.allow",
-     .type = SC_CT_STRING,
-     P(fallback.allow),
-     .check = sc_probe_config_check_allow_syntax,
-     .help = "comma-separated error classes a fallback may follow; \"none\": never"},
-    {.path = "fallback.target.base_url",
-     .type = SC_CT_STRING,
-     P(fallback.target.base_url),
-     .check = check_url,
-     .flags = SC_CK_STRIP_SLASH,
-     .help = "fallback route to exercise when allowed (base URL incl. /v1)"},
-    {.path = "fallback.target.model",
-     .type = SC_CT_STRING,
-     P(fallback.target.model),
-     .check = sc_probe_config_check_model,
-     .help = "fallback model; default the probe's"},
-};
-#undef P
-
-static const sc_config_schema probe_schema = {
-    .keys = probe_keys,
-    .n_keys = sizeof probe_keys / sizeof probe_keys[0],
-    .size = sizeof(sc_config_probe),
-    .relations = sc_probe_config_relations,
-};
-
 static const sc_config_key keys[] = {
     STR("service.name", service.name, .env = "OTEL_SERVICE_NAME",
         .help = "service.name resource attribute"),
@@ -487,7 +307,7 @@ static const sc_config_key keys[] = {
     DUR("shutdown.deadline", shutdown.deadline_ms, .def = "5s", .min = 100, .max = 10 * MIN_MS,
         .help = "time allowed for a graceful shutdown (final flush)"),
     STR("cometapi.base_url", cometapi.base_url, .def = "https://api.cometapi.com/v1",
-        .check = check_url, .flags = SC_CK_STRIP_SLASH, .env = "COMETAPI_BASE_URL",
+        .check = sc_config_check_url, .flags = SC_CK_STRIP_SLASH, .env = "COMETAPI_BASE_URL",
         .help = "CometAPI base URL including /v1"),
     STR("cometapi.api_key", cometapi.api_key, .check = check_token, .flags = SC_CK_SECRET,
         .env = "COMETAPI_API_KEY", .help = "CometAPI key (prefer api_key_file)"),
@@ -510,12 +330,15 @@ static const sc_config_key keys[] = {
          .env = "OTEL_METRICS_EXPORTER", .help = "metric exporter"),
     STR("exporter.file.path", exporter.file.path, .help = "OTLP/JSON lines file for \"file\""),
     STR("exporter.otlp.endpoint", exporter.otlp.endpoint, .def = "http://localhost:4318",
-        .check = check_url, .flags = SC_CK_STRIP_SLASH, .env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+        .check = sc_config_check_url, .flags = SC_CK_STRIP_SLASH,
+        .env = "OTEL_EXPORTER_OTLP_ENDPOINT",
         .help = "OTLP/HTTP base URL; /v1/traces and /v1/metrics are appended"),
-    STR("exporter.otlp.traces_endpoint", exporter.otlp.traces_endpoint, .check = check_url,
-        .env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", .help = "full traces URL, used as given"),
-    STR("exporter.otlp.metrics_endpoint", exporter.otlp.metrics_endpoint, .check = check_url,
-        .env = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", .help = "full metrics URL, used as given"),
+    STR("exporter.otlp.traces_endpoint", exporter.otlp.traces_endpoint,
+        .check = sc_config_check_url, .env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        .help = "full traces URL, used as given"),
+    STR("exporter.otlp.metrics_endpoint", exporter.otlp.metrics_endpoint,
+        .check = sc_config_check_url, .env = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        .help = "full metrics URL, used as given"),
     ENUM("exporter.otlp.protocol", exporter.otlp.protocol, protocols, .def = "http/protobuf",
          .env = "OTEL_EXPORTER_OTLP_PROTOCOL", .help = "OTLP encoding"),
     ENUM("exporter.otlp.traces_protocol", exporter.otlp.traces_protocol, protocols,
@@ -646,7 +469,7 @@ static const sc_config_key keys[] = {
      .type = SC_CT_ARRAY,
      F(probes),
      .count_offset = offsetof(sc_config, n_probes),
-     .sub = &probe_schema,
+     .sub = &sc_config_probe_schema,
      .max = SC_PROBE_CONFIG_MAX,
      .help = "canary probes (see probes[].*)"},
 };

@@ -38,6 +38,9 @@ enum {
 /* Value validator for strings and map values: returns 0, or -EINVAL with an "expected ..."
  * phrase in why (the caller appends what it got). */
 typedef int (*sc_config_check_fn)(const char *value, char *why, size_t cap);
+
+/* The sc_config_check_fn for URL keys: http:// or https:// with a host, no spaces or controls. */
+int sc_config_check_url(const char *v, char *why, size_t cap);
 /* Map entry name validator: returns 0, or -EINVAL with an "expected ..." phrase in why. */
 typedef int (*sc_config_check_name_fn)(const char *name, char *why, size_t cap);
 
