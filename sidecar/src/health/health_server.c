@@ -1,6 +1,6 @@
 /* health_server.c - owns: the listening socket, the list of connections and each connection's
- * life (read a head -> write one response -> shutdown -> drain -> close), response formatting,
- * and the bounded-resource policy (head cap, timeouts, connection cap, rate-limited logs).
+ * life (read a head -> write one response -> shutdown -> drain -> close) and the bounded-resource
+ * policy (head cap, timeouts, connection cap, rate-limited logs).
  *
  * After the response the server half-closes and keeps reading (discarding) until the client's
  * EOF or the timeout instead of closing at once: closing a socket with unread input makes Linux
@@ -15,12 +15,11 @@
 #include <string.h>
 
 #include "health/http_request.h"
+#include "health/http_response.h"
 
 #define MIN_REQUEST_BYTES    64
 #define MAX_REQUEST_BYTES    (1u << 20)
 #define MAX_RESPONSE_BYTES   (1u << 30)
-#define RESPONSE_HEAD_MAX    512
-#define CONTENT_TYPE_MAX     200 /* keeps any head within RESPONSE_HEAD_MAX */
 #define DEFAULT_CONTENT_TYPE "text/plain; charset=utf-8"
 #define NS_PER_MS            1000000ull
 #define HOST_MAX             64 /* an IPv6 literal with a %scope fits */
@@ -123,39 +122,6 @@ static void on_own_handle_closed(uv_handle_t *handle)
 
 /* ---- responses ---- */
 
-static const char *reason(int status)
-{
-    static const struct {
-        int status;
-        const char *text;
-    } reasons[] = {{200, "OK"},
-                   {202, "Accepted"},
-                   {400, "Bad Request"},
-                   {404, "Not Found"},
-                   {405, "Method Not Allowed"},
-                   {413, "Content Too Large"},
-                   {429, "Too Many Requests"},
-                   {431, "Request Header Fields Too Large"},
-                   {500, "Internal Server Error"},
-                   {503, "Service Unavailable"}};
-    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
-        if (reasons[i].status == status)
-            return reasons[i].text;
-    return ""; /* the reason phrase may be empty (RFC 9112 4) */
-}
-
-static int format_head(sc_buf *b, int status, const char *ctype, size_t body_len, int allow)
-{
-    char line[160];
-    int rc;
-    snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\nContent-Type: ", status, reason(status));
-    if ((rc = sc_buf_append_str(b, line)) != 0 || (rc = sc_buf_append_str(b, ctype)) != 0)
-        return rc;
-    snprintf(line, sizeof line, "\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", body_len,
-             allow ? "Allow: GET, HEAD\r\n" : "");
-    return sc_buf_append_str(b, line);
-}
-
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
     if (status < 0)
@@ -202,7 +168,7 @@ static void respond(conn *c, int status, const char *ctype, const char *body, si
     unsigned nbufs = 1;
 
     sc_buf_reset(&c->head);
-    int rc = format_head(&c->head, status, ctype, body_len, allow);
+    int rc = sc_http_response_head(&c->head, status, ctype, body_len, allow);
     if (rc == 0)
         rc = uv_timer_start(&c->timer, on_timeout, h->opts.request_timeout_ms, 0);
     if (rc != 0) {
@@ -221,20 +187,6 @@ static void respond(conn *c, int status, const char *ctype, const char *body, si
 static void respond_text(conn *c, int status, const char *text, int send_body, int allow)
 {
     respond(c, status, DEFAULT_CONTENT_TYPE, text, strlen(text), send_body, allow);
-}
-
-/* Non-empty, short enough for the response head, and no control characters. */
-static int valid_content_type(const char *s)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > CONTENT_TYPE_MAX)
-        return 0;
-    for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch < 0x20 || ch == 0x7f)
-            return 0; /* CR/LF here would let a handler inject header lines */
-    }
-    return 1;
 }
 
 static int slice_eq(const char *s, size_t len, const char *lit)
@@ -268,7 +220,7 @@ static void run_handler(conn *c, const route *r, const sc_http_request *req, int
     if (ctype == NULL)
         ctype = DEFAULT_CONTENT_TYPE;
     if (status < 200 || status > 599 || status == 204 || status == 304 ||
-        !valid_content_type(ctype)) {
+        !sc_http_response_content_type_ok(ctype)) {
         sc_log_warn(h->env->log, "health handler returned an invalid response",
                     SC_F_STR("url.path", r->path), SC_F_INT("http.response.status_code", status));
         respond_text(c, 500, "internal error\n", !is_head, 0);
@@ -394,7 +346,7 @@ static conn *conn_new(sc_health *h)
     c->timer.data = c;
     c->handles_open = 2;
     h->handles_open += 2;
-    sc_buf_init(&c->head, RESPONSE_HEAD_MAX);
+    sc_buf_init(&c->head, SC_HTTP_RESPONSE_HEAD_MAX);
     sc_buf_init(&c->body, h->opts.max_response_bytes);
     c->next = h->conns;
     if (h->conns != NULL)
