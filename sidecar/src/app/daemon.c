@@ -223,14 +223,6 @@ static int start_canaries(sidecar *d)
 
 /* ---- live view ----------------------------------------------------------------------------- */
 
-static uint64_t dropped_total(const sc_exporter_signal_stats *s)
-{
-    uint64_t n = 0;
-    for (size_t i = 0; i < SC_EXPORT_DROP__COUNT; i++)
-        n += s->dropped[i];
-    return n;
-}
-
 static void view_telemetry(sidecar *d)
 {
     if (d->pipeline == NULL)
@@ -238,14 +230,7 @@ static void view_telemetry(sidecar *d)
     sc_exporter_stats ex;
     sc_recorder_stats rs;
     sc_pipeline_get_stats(d->pipeline, &ex, &rs);
-    sc_view_event(&d->view, "telemetry",
-                  "spans %llu exported, %llu dropped | metric points %llu exported, %llu "
-                  "dropped | export retries %llu",
-                  (unsigned long long)ex.traces.exported,
-                  (unsigned long long)(dropped_total(&ex.traces) + rs.spans_dropped),
-                  (unsigned long long)ex.metrics.exported,
-                  (unsigned long long)dropped_total(&ex.metrics),
-                  (unsigned long long)(ex.traces.retries + ex.metrics.retries));
+    sc_view_telemetry(&d->view, &ex, &rs);
 }
 
 /* ---- access log ---------------------------------------------------------------------------- */
@@ -309,13 +294,7 @@ static void view_access_log(sidecar *d)
         return;
     sc_observer_stats s;
     sc_observer_get_stats(d->access_log, &s);
-    sc_view_event(&d->view, "access log",
-                  "%llu lines (%llu malformed) | %llu spans | rotations %llu, truncations %llu | "
-                  "lag %llu bytes%s",
-                  (unsigned long long)s.lines, (unsigned long long)s.malformed,
-                  (unsigned long long)s.spans, (unsigned long long)s.tail.rotations,
-                  (unsigned long long)s.tail.truncations, (unsigned long long)s.tail.lag_bytes,
-                  s.paused ? " | paused" : "");
+    sc_view_access_log(&d->view, &s);
 }
 
 static void on_view_tick(uv_timer_t *t)
