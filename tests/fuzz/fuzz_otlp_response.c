@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "export/otlp_json.h"
+#include "export/otlp_json_response.h"
 #include "export/otlp_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

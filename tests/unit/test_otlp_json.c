@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "export/otlp_json.h"
+#include "export/otlp_json_response.h"
 #include "export/otlp_proto.h"
 #include "harness.h"
 #include "telemetry/metrics.h"

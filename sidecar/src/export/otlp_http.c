@@ -11,6 +11,7 @@
 #include "export/gzip.h"
 #include "export/lograte.h"
 #include "export/otlp_json.h"
+#include "export/otlp_json_response.h"
 #include "export/otlp_proto.h"
 
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))

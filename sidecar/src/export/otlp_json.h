@@ -1,5 +1,6 @@
 /* otlp_json.h - owns: OTLP/JSON encoding of export requests (OTEL_EXPORTER_OTLP_PROTOCOL=http/json,
- * and the file/console exporters, one request per line) and decoding of OTLP/JSON responses.
+ * and the file/console exporters, one request per line); otlp_json_response.h decodes the
+ * answers.
  *
  * The JSON is the protobuf JSON mapping with the OTLP/HTTP deviations: lowerCamelCase field
  * names; trace and span ids as lowercase hex (not base64); enums as integers; int64, fixed64 and
@@ -32,16 +33,5 @@ int sc_otlp_json_encode_traces(const sc_resource *res, const sc_span_batch *batc
  * 0; -ENODATA (no points: nothing written); -ENOBUFS / -ENOMEM (out unchanged); -EINVAL. */
 int sc_otlp_json_encode_metrics(const sc_resource *res, const sc_metrics_snapshot *snap,
                                 sc_buf *out);
-
-/* Parse a JSON ExportTraceServiceResponse / ExportMetricsServiceResponse body, e.g.
- * {"partialSuccess":{"rejectedSpans":"2","errorMessage":"..."}} (the count may also be a JSON
- * number; unknown fields are ignored). An empty body, {} or no partialSuccess is full success.
- * Outputs as in sc_otlp_proto_decode_trace_response. 0, or -EBADMSG (not JSON, not an object,
- * a count that is not an integer; outputs zeroed). cJSON builds a tree, so this allocates; it
- * cannot tell out-of-memory from a syntax error, so both are -EBADMSG. */
-int sc_otlp_json_decode_trace_response(const void *p, size_t n, int64_t *rejected, char *msg,
-                                       size_t msg_cap);
-int sc_otlp_json_decode_metrics_response(const void *p, size_t n, int64_t *rejected, char *msg,
-                                         size_t msg_cap);
 
 #endif
