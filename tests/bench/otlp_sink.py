@@ -4,15 +4,23 @@ protobuf body, and counts requests and bytes per path. No decoding: the official
 receiver (tests/otlp_receiver) is for correctness, this is for throughput.
 
 Prints {"listening": "127.0.0.1:PORT"} on start; on SIGTERM (or stdin EOF) prints
-{"requests": {...}, "bytes": {...}} and exits."""
+{"requests": {...}, "bytes": {...}} and exits.
+
+--mark REGEX (for the freshness figure): every uncompressed body is searched for REGEX and the
+first time (time.monotonic(), comparable across processes) each match was accepted is added to
+the output as {"marks": {match: t}}."""
+import argparse
 import asyncio
 import json
+import re
 import signal
 import sys
+import time
 
 REPLY = (b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
          b"Content-Length: 0\r\n\r\n")
-requests, nbytes = {}, {}
+requests, nbytes, marks = {}, {}, {}
+mark_re = None
 
 
 async def handle(reader, writer):
@@ -25,8 +33,11 @@ async def handle(reader, writer):
             for h in lines[1:]:
                 if h.lower().startswith("content-length:"):
                     length = int(h.split(":", 1)[1])
-            if length:
-                await reader.readexactly(length)
+            body = await reader.readexactly(length) if length else b""
+            if mark_re is not None:
+                now = time.monotonic()
+                for m in mark_re.findall(body):
+                    marks.setdefault(m.decode("latin-1"), now)
             requests[path] = requests.get(path, 0) + 1
             nbytes[path] = nbytes.get(path, 0) + length
             writer.write(REPLY)
@@ -51,8 +62,15 @@ async def main():
         pass
     await done
     server.close()
-    print(json.dumps({"requests": requests, "bytes": nbytes}), flush=True)
+    out = {"requests": requests, "bytes": nbytes}
+    if mark_re is not None:
+        out["marks"] = marks
+    print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mark")
+    mark = ap.parse_args().mark
+    mark_re = re.compile(mark.encode()) if mark else None
     asyncio.run(main())

@@ -23,6 +23,24 @@ static void buf_respects_cap(void)
     sc_buf_free(&b);
 }
 
+static void buf_reserve_makes_room_within_cap(void)
+{
+    sc_buf b;
+    sc_buf_init(&b, 1000);
+    CHECK_EQ(sc_buf_append_str(&b, "ab"), 0);
+    CHECK_EQ(sc_buf_reserve(&b, 999), -ENOBUFS); /* 2 + 999 > 1000: nothing changes */
+    CHECK_EQ(b.len, 2);
+    CHECK_STR(b.data, "ab");
+    CHECK_EQ(sc_buf_reserve(&b, 998), 0);
+    CHECK(b.cap >= 2 + 998 + 1);
+    CHECK_EQ(b.len, 2);
+    CHECK_STR(b.data, "ab");
+    char *before = b.data;
+    CHECK_EQ(sc_buf_append(&b, "c", 1), 0); /* the room is there: no reallocation */
+    CHECK(b.data == before);
+    sc_buf_free(&b);
+}
+
 static void jsonw_escapes_and_replaces_invalid_utf8(void)
 {
     sc_buf b;
@@ -120,6 +138,7 @@ static void log_level_parse(void)
 int main(void)
 {
     RUN(buf_respects_cap);
+    RUN(buf_reserve_makes_room_within_cap);
     RUN(jsonw_escapes_and_replaces_invalid_utf8);
     RUN(clock_formats_rfc3339);
     RUN(rng_seeded_is_deterministic);

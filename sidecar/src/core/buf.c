@@ -13,7 +13,7 @@ void sc_buf_init(sc_buf *b, size_t max)
     b->max = max;
 }
 
-int sc_buf_append(sc_buf *b, const void *p, size_t n)
+int sc_buf_reserve(sc_buf *b, size_t n)
 {
     if (n > b->max || b->len > b->max - n)
         return -ENOBUFS;
@@ -29,6 +29,14 @@ int sc_buf_append(sc_buf *b, const void *p, size_t n)
         b->data = d;
         b->cap = cap;
     }
+    return 0;
+}
+
+int sc_buf_append(sc_buf *b, const void *p, size_t n)
+{
+    int rc = sc_buf_reserve(b, n);
+    if (rc != 0)
+        return rc;
     if (n > 0)
         memcpy(b->data + b->len, p, n);
     b->len += n;

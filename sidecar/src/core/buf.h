@@ -20,6 +20,11 @@ void sc_buf_init(sc_buf *b, size_t max);
 int sc_buf_append(sc_buf *b, const void *p, size_t n);
 int sc_buf_append_str(sc_buf *b, const char *s);
 
+/* Makes room for n more bytes (and the NUL) with at most one reallocation, so a writer that knows
+ * its size can fill data + len directly. len and the contents are unchanged. Returns 0, -ENOBUFS
+ * when len + n would pass max, or -ENOMEM. */
+int sc_buf_reserve(sc_buf *b, size_t n);
+
 /* Empties the buffer, keeping its allocation for reuse. */
 void sc_buf_reset(sc_buf *b);
 

@@ -1,5 +1,6 @@
-/* otlp_proto.c - owns: the nanopb callbacks that walk spans, attributes and metric snapshots in
- * place, the hand-written KeyValue encoding, writing into an sc_buf, and the response decoders.
+/* otlp_proto.c - owns: the nanopb callbacks that walk the request envelopes and metric snapshots
+ * in place, the hand-written Span and KeyValue encoding, writing into an sc_buf, and the response
+ * decoders.
  *
  * Every callback argument is a small struct on the stack of the callback one level up, so the
  * whole tree is described without allocation and can be walked again (nanopb sizes each
@@ -40,13 +41,6 @@ static size_t min_size(size_t a, size_t b)
 
 /* ---- strings and attributes ------------------------------------------------------------------ */
 
-static bool enc_slice(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
-{
-    const sc_attr_str *str = *arg;
-    return pb_encode_tag_for_field(s, f) &&
-           pb_encode_string(s, (const pb_byte_t *)str->ptr, str->len);
-}
-
 static bool enc_cstr(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
 {
     const char *c = *arg;
@@ -54,12 +48,6 @@ static bool enc_cstr(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
 }
 
 /* proto3 string fields: empty is the default and is not encoded (callback left unset). */
-static void set_str(pb_callback_t *cb, const sc_attr_str *str)
-{
-    if (str->len > 0)
-        set_cb(cb, enc_slice, str);
-}
-
 static void set_cstr(pb_callback_t *cb, const char *c)
 {
     if (c != NULL && c[0] != '\0')
@@ -163,20 +151,36 @@ static bool put_any(pb_ostream_t *s, const sc_attr *a)
     return true;
 }
 
+/* A KeyValue's body: key, then value. */
+static size_t kv_size(const sc_attr *a, size_t key_len)
+{
+    return len_field_size(key_len) + len_field_size(any_size(a));
+}
+
+static bool put_kv_body(pb_ostream_t *s, const sc_attr *a, size_t key_len)
+{
+    return put_str(s, KV_KEY, a->key, key_len) && put_len(s, KV_VALUE, any_size(a)) &&
+           put_any(s, a);
+}
+
+static bool storable(const sc_attr *a)
+{
+    return a->type >= SC_ATTR_STRING && a->type <= SC_ATTR_STRING_ARRAY;
+}
+
 /* One KeyValue as an element of the repeated field f. A oneof member is written even when it
  * holds its default (an empty string, 0, false): presence is what carries the type. Sizing
  * streams only count, so they get the length without the walk. */
 static bool enc_kv(pb_ostream_t *s, const pb_field_t *f, const sc_attr *a)
 {
-    if (a->type < SC_ATTR_STRING || a->type > SC_ATTR_STRING_ARRAY)
+    if (!storable(a))
         return true; /* not an attribute the telemetry layer stores; nothing to say */
-    size_t key_len = strlen(a->key), value = any_size(a);
-    size_t kv = len_field_size(key_len) + len_field_size(value);
+    size_t key_len = strlen(a->key), kv = kv_size(a, key_len);
     if (!pb_encode_tag_for_field(s, f) || !pb_encode_varint(s, kv))
         return false;
     if (s->callback == NULL)
         return pb_write(s, NULL, kv);
-    return put_str(s, KV_KEY, a->key, key_len) && put_len(s, KV_VALUE, value) && put_any(s, a);
+    return put_kv_body(s, a, key_len);
 }
 
 typedef struct attr_list {
@@ -199,112 +203,214 @@ static void set_attrs(pb_callback_t *cb, const attr_list *l)
         set_cb(cb, enc_attr_list, l);
 }
 
-/* Attributes stored in a span (span or event attributes), rebuilt one at a time. */
-typedef struct span_attrs {
-    const sc_span *span;
-    const sc_span_attr *v;
-    size_t n;
-} span_attrs;
-
-static bool enc_span_attrs(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
-{
-    const span_attrs *l = *arg;
-    for (size_t i = 0; i < l->n; i++) {
-        sc_attr a;
-        sc_attr_str items[SC_SPAN_ARRAY_MAX];
-        sc_span_attr_get(l->span, &l->v[i], &a, items);
-        if (!enc_kv(s, f, &a))
-            return false;
-    }
-    return true;
-}
-
-static void set_span_attrs(pb_callback_t *cb, const span_attrs *l)
-{
-    if (l->n > 0)
-        set_cb(cb, enc_span_attrs, l);
-}
-
 static void set_scope(NPB(common_v1_InstrumentationScope) * scope)
 {
     set_cstr(&scope->name, SC_OTLP_SCOPE_NAME);
     set_cstr(&scope->version, SC_VERSION);
 }
 
-/* ---- spans ----------------------------------------------------------------------------------- */
+/* ---- spans, written by hand ----
+ * Spans are the bulk of a trace request. Through nanopb each span would be walked once per
+ * enclosing level (ResourceSpans, ScopeSpans and Span are each sized before they are written),
+ * every walk iterating all field descriptors and rebuilding every attribute. Here a span is sized
+ * with arithmetic (span_size) and written once (put_span), like KeyValues above. The bytes are the
+ * canonical encoding nanopb produces: fields in number order, proto3 defaults (0, empty) left
+ * out, the fixed-length ids always written. Every field number here is < 16 (one-byte tags). */
 
-static bool enc_events(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
+#define SPAN(f)        NPB(trace_v1_Span_##f##_tag)
+#define EVENT(f)       NPB(trace_v1_Span_Event_##f##_tag)
+#define LINK(f)        NPB(trace_v1_Span_Link_##f##_tag)
+#define STATUS_MESSAGE NPB(trace_v1_Status_message_tag)
+#define STATUS_CODE    NPB(trace_v1_Status_code_tag)
+
+/* Sizes of optional fields: nothing when the value is the proto3 default. */
+static size_t varint_field_size(uint64_t v)
 {
-    const sc_span *sp = *arg;
-    for (size_t i = 0; i < min_size(sp->n_events, SC_SPAN_MAX_EVENTS); i++) {
-        const sc_span_event *ev = &sp->events[i];
-        NPB(trace_v1_Span_Event) e = NPB(trace_v1_Span_Event_init_zero);
-        sc_attr_str name = sc_span_str(sp, ev->name);
-        size_t first = min_size(ev->first_attr, SC_SPAN_MAX_EVENT_ATTRS);
-        span_attrs attrs = {sp, &sp->event_attrs[first],
-                            min_size(ev->n_attrs, SC_SPAN_MAX_EVENT_ATTRS - first)};
-        e.time_unix_nano = ev->time_ns;
-        set_str(&e.name, &name);
-        set_span_attrs(&e.attributes, &attrs);
-        e.dropped_attributes_count = ev->dropped_attributes_count;
-        if (!enc_sub(s, f, NPB(trace_v1_Span_Event_fields), &e))
+    return v ? 1 + varint_size(v) : 0;
+}
+
+static size_t fixed64_field_size(uint64_t v)
+{
+    return v ? 1 + 8 : 0;
+}
+
+static size_t str_field_size(size_t len)
+{
+    return len ? len_field_size(len) : 0;
+}
+
+static bool put_varint(pb_ostream_t *s, uint32_t tag, uint64_t v)
+{
+    return v == 0 || (pb_encode_tag(s, PB_WT_VARINT, tag) && pb_encode_varint(s, v));
+}
+
+static bool put_fixed64(pb_ostream_t *s, uint32_t tag, uint64_t v)
+{
+    return v == 0 || (pb_encode_tag(s, PB_WT_64BIT, tag) && pb_encode_fixed64(s, &v));
+}
+
+static bool put_opt_str(pb_ostream_t *s, uint32_t tag, sc_attr_str str)
+{
+    return str.len == 0 || put_str(s, tag, str.ptr, str.len);
+}
+
+/* A run of attributes stored in a span (span or event attributes). */
+typedef struct stored_attrs {
+    const sc_span_attr *v;
+    size_t n;
+} stored_attrs;
+
+static size_t stored_attrs_size(const sc_span *sp, stored_attrs l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        sc_attr a;
+        sc_attr_str items[SC_SPAN_ARRAY_MAX];
+        sc_span_attr_get(sp, &l.v[i], &a, items);
+        if (storable(&a))
+            n += len_field_size(kv_size(&a, l.v[i].key.len));
+    }
+    return n;
+}
+
+static bool put_stored_attrs(pb_ostream_t *s, uint32_t tag, const sc_span *sp, stored_attrs l)
+{
+    for (size_t i = 0; i < l.n; i++) {
+        sc_attr a;
+        sc_attr_str items[SC_SPAN_ARRAY_MAX];
+        sc_span_attr_get(sp, &l.v[i], &a, items);
+        if (storable(&a) &&
+            (!put_len(s, tag, kv_size(&a, l.v[i].key.len)) || !put_kv_body(s, &a, l.v[i].key.len)))
             return false;
     }
     return true;
 }
 
-static bool enc_links(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
+static size_t n_events(const sc_span *sp)
 {
-    const sc_span *sp = *arg;
-    for (size_t i = 0; i < min_size(sp->n_links, SC_SPAN_MAX_LINKS); i++) {
-        const sc_span_link *ln = &sp->links[i];
-        NPB(trace_v1_Span_Link) l = NPB(trace_v1_Span_Link_init_zero);
-        sc_attr_str ts = sc_span_str(sp, ln->trace_state);
-        memcpy(l.trace_id, ln->trace_id, sizeof l.trace_id);
-        memcpy(l.span_id, ln->span_id, sizeof l.span_id);
-        set_str(&l.trace_state, &ts);
-        /* l.flags stays 0: never encoded (see otlp_proto.h). */
-        if (!enc_sub(s, f, NPB(trace_v1_Span_Link_fields), &l))
-            return false;
-    }
-    return true;
+    return min_size(sp->n_events, SC_SPAN_MAX_EVENTS);
 }
 
+static size_t n_links(const sc_span *sp)
+{
+    return min_size(sp->n_links, SC_SPAN_MAX_LINKS);
+}
+
+static stored_attrs event_attrs(const sc_span *sp, const sc_span_event *ev)
+{
+    size_t first = min_size(ev->first_attr, SC_SPAN_MAX_EVENT_ATTRS);
+    return (stored_attrs){&sp->event_attrs[first],
+                          min_size(ev->n_attrs, SC_SPAN_MAX_EVENT_ATTRS - first)};
+}
+
+static size_t event_size(const sc_span *sp, const sc_span_event *ev)
+{
+    return fixed64_field_size(ev->time_ns) + str_field_size(ev->name.len) +
+           stored_attrs_size(sp, event_attrs(sp, ev)) +
+           varint_field_size(ev->dropped_attributes_count);
+}
+
+static bool put_event(pb_ostream_t *s, const sc_span *sp, const sc_span_event *ev)
+{
+    return put_len(s, SPAN(events), event_size(sp, ev)) &&
+           put_fixed64(s, EVENT(time_unix_nano), ev->time_ns) &&
+           put_opt_str(s, EVENT(name), sc_span_str(sp, ev->name)) &&
+           put_stored_attrs(s, EVENT(attributes), sp, event_attrs(sp, ev)) &&
+           put_varint(s, EVENT(dropped_attributes_count), ev->dropped_attributes_count);
+}
+
+/* Links carry ids and trace_state; flags are never encoded (see otlp_proto.h). */
+static size_t link_size(const sc_span_link *ln)
+{
+    return len_field_size(sizeof ln->trace_id) + len_field_size(sizeof ln->span_id) +
+           str_field_size(ln->trace_state.len);
+}
+
+static bool put_link(pb_ostream_t *s, const sc_span *sp, const sc_span_link *ln)
+{
+    return put_len(s, SPAN(links), link_size(ln)) &&
+           put_str(s, LINK(trace_id), (const char *)ln->trace_id, sizeof ln->trace_id) &&
+           put_str(s, LINK(span_id), (const char *)ln->span_id, sizeof ln->span_id) &&
+           put_opt_str(s, LINK(trace_state), sc_span_str(sp, ln->trace_state));
+}
+
+/* Status is present unless UNSET; only ERROR carries its message. */
+static sc_attr_str status_message(const sc_span *sp)
+{
+    return sp->status == SC_SPAN_STATUS_ERROR ? sc_span_str(sp, sp->status_message)
+                                              : (sc_attr_str){NULL, 0};
+}
+
+static size_t status_size(const sc_span *sp)
+{
+    return str_field_size(status_message(sp).len) + varint_field_size(sp->status);
+}
+
+static size_t span_size(const sc_span *sp)
+{
+    size_t n =
+        len_field_size(sizeof sp->trace_id) + len_field_size(sizeof sp->span_id) +
+        str_field_size(sp->trace_state.len) +
+        (sp->has_parent ? len_field_size(sizeof sp->parent_span_id) : 0) +
+        str_field_size(sp->name.len) + varint_field_size(sp->kind) +
+        fixed64_field_size(sp->start_ns) + fixed64_field_size(sp->end_ns) +
+        stored_attrs_size(sp, (stored_attrs){sp->attrs, min_size(sp->n_attrs, SC_SPAN_MAX_ATTRS)}) +
+        varint_field_size(sp->dropped_attributes_count) +
+        varint_field_size(sp->dropped_events_count) + varint_field_size(sp->dropped_links_count);
+    for (size_t i = 0; i < n_events(sp); i++)
+        n += len_field_size(event_size(sp, &sp->events[i]));
+    for (size_t i = 0; i < n_links(sp); i++)
+        n += len_field_size(link_size(&sp->links[i]));
+    if (sp->status != SC_SPAN_STATUS_UNSET)
+        n += len_field_size(status_size(sp));
+    return n;
+}
+
+/* The span's fields (without its own tag and length); exactly span_size(sp) bytes. Span.flags is
+ * never encoded (see otlp_proto.h). */
+static bool put_span(pb_ostream_t *s, const sc_span *sp)
+{
+    if (!put_str(s, SPAN(trace_id), (const char *)sp->trace_id, sizeof sp->trace_id) ||
+        !put_str(s, SPAN(span_id), (const char *)sp->span_id, sizeof sp->span_id) ||
+        !put_opt_str(s, SPAN(trace_state), sc_span_str(sp, sp->trace_state)) ||
+        (sp->has_parent && !put_str(s, SPAN(parent_span_id), (const char *)sp->parent_span_id,
+                                    sizeof sp->parent_span_id)) ||
+        !put_opt_str(s, SPAN(name), sc_span_str(sp, sp->name)) ||
+        !put_varint(s, SPAN(kind), sp->kind) ||
+        !put_fixed64(s, SPAN(start_time_unix_nano), sp->start_ns) ||
+        !put_fixed64(s, SPAN(end_time_unix_nano), sp->end_ns) ||
+        !put_stored_attrs(s, SPAN(attributes), sp,
+                          (stored_attrs){sp->attrs, min_size(sp->n_attrs, SC_SPAN_MAX_ATTRS)}) ||
+        !put_varint(s, SPAN(dropped_attributes_count), sp->dropped_attributes_count))
+        return false;
+    for (size_t i = 0; i < n_events(sp); i++)
+        if (!put_event(s, sp, &sp->events[i]))
+            return false;
+    if (!put_varint(s, SPAN(dropped_events_count), sp->dropped_events_count))
+        return false;
+    for (size_t i = 0; i < n_links(sp); i++)
+        if (!put_link(s, sp, &sp->links[i]))
+            return false;
+    if (!put_varint(s, SPAN(dropped_links_count), sp->dropped_links_count))
+        return false;
+    if (sp->status == SC_SPAN_STATUS_UNSET)
+        return true;
+    return put_len(s, SPAN(status), status_size(sp)) &&
+           put_opt_str(s, STATUS_MESSAGE, status_message(sp)) &&
+           put_varint(s, STATUS_CODE, sp->status);
+}
+
+/* One span as an element of the repeated field f. Sizing streams only count. A write that does
+ * not come out at the computed size fails the encode rather than send a corrupt request. */
 static bool enc_span(pb_ostream_t *s, const pb_field_t *f, const sc_span *sp)
 {
-    NPB(trace_v1_Span) m = NPB(trace_v1_Span_init_zero);
-    sc_attr_str name = sc_span_str(sp, sp->name);
-    sc_attr_str ts = sc_span_str(sp, sp->trace_state);
-    sc_attr_str msg = sc_span_str(sp, sp->status_message);
-    span_attrs attrs = {sp, sp->attrs, min_size(sp->n_attrs, SC_SPAN_MAX_ATTRS)};
-
-    memcpy(m.trace_id, sp->trace_id, sizeof m.trace_id);
-    memcpy(m.span_id, sp->span_id, sizeof m.span_id);
-    if (sp->has_parent) {
-        m.parent_span_id.size = sizeof sp->parent_span_id;
-        memcpy(m.parent_span_id.bytes, sp->parent_span_id, sizeof sp->parent_span_id);
-    }
-    set_str(&m.trace_state, &ts);
-    set_str(&m.name, &name);
-    m.kind = (NPB(trace_v1_Span_SpanKind))sp->kind;
-    m.start_time_unix_nano = sp->start_ns;
-    m.end_time_unix_nano = sp->end_ns;
-    set_span_attrs(&m.attributes, &attrs);
-    m.dropped_attributes_count = sp->dropped_attributes_count;
-    if (sp->n_events > 0)
-        set_cb(&m.events, enc_events, sp);
-    m.dropped_events_count = sp->dropped_events_count;
-    if (sp->n_links > 0)
-        set_cb(&m.links, enc_links, sp);
-    m.dropped_links_count = sp->dropped_links_count;
-    if (sp->status != SC_SPAN_STATUS_UNSET) {
-        m.has_status = true;
-        m.status.code = (NPB(trace_v1_Status_StatusCode))sp->status;
-        if (sp->status == SC_SPAN_STATUS_ERROR)
-            set_str(&m.status.message, &msg);
-    }
-    /* m.flags stays 0: never encoded (see otlp_proto.h). */
-    return enc_sub(s, f, NPB(trace_v1_Span_fields), &m);
+    size_t n = span_size(sp);
+    if (!pb_encode_tag_for_field(s, f) || !pb_encode_varint(s, n))
+        return false;
+    if (s->callback == NULL)
+        return pb_write(s, NULL, n);
+    size_t start = s->bytes_written;
+    return put_span(s, sp) && s->bytes_written - start == n;
 }
 
 static bool enc_spans(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
@@ -498,21 +604,9 @@ static bool enc_resource_metrics(pb_ostream_t *s, const pb_field_t *f, void *con
 
 /* ---- into the buffer ------------------------------------------------------------------------- */
 
-typedef struct buf_writer {
-    sc_buf *b;
-    int rc;
-} buf_writer;
-
-static bool write_buf(pb_ostream_t *s, const pb_byte_t *p, size_t n)
-{
-    buf_writer *w = s->state;
-    w->rc = sc_buf_append(w->b, p, n);
-    return w->rc == 0;
-}
-
 /* Steady state (a reused buffer with room): one write pass straight into out's spare capacity,
- * bounded by the cap. Otherwise, or when that runs out of room: a size pass, the cap check, and a
- * write pass that appends piecewise, growing out. */
+ * bounded by the cap. Otherwise, or when that runs out of room: a size pass, the cap check, one
+ * reservation, and a write pass into it. On failure out is unchanged. */
 static int encode_into(sc_buf *out, const pb_msgdesc_t *fields, const void *msg)
 {
     size_t mark = out->len;
@@ -529,18 +623,17 @@ static int encode_into(sc_buf *out, const pb_msgdesc_t *fields, const void *msg)
     size_t n = 0;
     if (!pb_get_encoded_size(&n, fields, msg))
         return -EINVAL;
-    if (n > out->max || mark > out->max - n)
-        return -ENOBUFS;
-    buf_writer w = {out, 0};
-    pb_ostream_t os = {.callback = write_buf, .state = &w, .max_size = SIZE_MAX};
-    if (pb_encode(&os, fields, msg) && os.bytes_written == n)
-        return 0;
-    /* Undo a partial append so out is unchanged, as sc_buf promises for its own failures. */
-    if (out->data != NULL) {
-        out->len = mark;
+    int rc = sc_buf_reserve(out, n);
+    if (rc != 0)
+        return rc;
+    pb_ostream_t os = pb_ostream_from_buffer((pb_byte_t *)out->data + mark, n);
+    if (!pb_encode(&os, fields, msg) || os.bytes_written != n) {
         out->data[mark] = '\0';
+        return -EIO;
     }
-    return w.rc != 0 ? w.rc : -EIO;
+    out->len += n;
+    out->data[out->len] = '\0';
+    return 0;
 }
 
 int sc_otlp_proto_encode_traces(const sc_resource *res, const sc_span_batch *batch, sc_buf *out)

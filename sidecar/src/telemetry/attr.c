@@ -107,26 +107,36 @@ int sc_attr_set_canonical(const sc_attr *attrs, size_t n, uint8_t order[SC_ATTR_
     return 0;
 }
 
-/* FNV-1a, then a splitmix64 finaliser so the low bits (used to index tables) are well mixed. */
-static uint64_t fnv(uint64_t h, const void *p, size_t len)
+/* Eight bytes at a time (multiply and fold), then a splitmix64 finaliser so the low bits (used
+ * to index tables) are well mixed. Byte-at-a-time FNV-1a was 9% of a replay's instructions: a
+ * metric update hashes ~8 keys and values. Lengths are mixed in by the callers (a key hashes its
+ * NUL, a string its length), so a zero-padded tail cannot make two inputs meet. */
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h = (h ^ v) * 0x9e3779b97f4a7c15u;
+    return h ^ (h >> 29);
+}
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t len)
 {
     const unsigned char *b = p;
-    for (size_t i = 0; i < len; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3u;
+    uint64_t w;
+    for (; len >= 8; b += 8, len -= 8) {
+        memcpy(&w, b, 8);
+        h = mix(h, w);
+    }
+    if (len > 0) {
+        w = 0;
+        memcpy(&w, b, len);
+        h = mix(h, w);
     }
     return h;
 }
 
-static uint64_t fnv_u64(uint64_t h, uint64_t v)
+static uint64_t hash_str(uint64_t h, sc_attr_str s)
 {
-    return fnv(h, &v, sizeof v);
-}
-
-static uint64_t fnv_str(uint64_t h, sc_attr_str s)
-{
-    h = fnv_u64(h, s.len); /* the length keeps ("ab","c") apart from ("a","bc") */
-    return s.len ? fnv(h, s.ptr, s.len) : h;
+    h = mix(h, s.len); /* the length keeps ("ab","c") apart from ("a","bc") */
+    return s.len ? hash_bytes(h, s.ptr, s.len) : h;
 }
 
 uint64_t sc_attr_set_hash(const sc_attr *attrs, const uint8_t *order, size_t n)
@@ -134,25 +144,25 @@ uint64_t sc_attr_set_hash(const sc_attr *attrs, const uint8_t *order, size_t n)
     uint64_t h = 0xcbf29ce484222325u;
     for (size_t k = 0; k < n; k++) {
         const sc_attr *a = &attrs[order[k]];
-        h = fnv(h, a->key, strlen(a->key) + 1);
-        h = fnv_u64(h, (uint64_t)a->type);
+        h = hash_bytes(h, a->key, strlen(a->key) + 1);
+        h = mix(h, (uint64_t)a->type);
         switch (a->type) {
         case SC_ATTR_STRING:
-            h = fnv_str(h, a->v.s);
+            h = hash_str(h, a->v.s);
             break;
         case SC_ATTR_INT:
-            h = fnv_u64(h, (uint64_t)a->v.i);
+            h = mix(h, (uint64_t)a->v.i);
             break;
         case SC_ATTR_DOUBLE:
-            h = fnv_u64(h, double_bits(a->v.d));
+            h = mix(h, double_bits(a->v.d));
             break;
         case SC_ATTR_BOOL:
-            h = fnv_u64(h, (uint64_t) !!a->v.b);
+            h = mix(h, (uint64_t) !!a->v.b);
             break;
         case SC_ATTR_STRING_ARRAY:
-            h = fnv_u64(h, a->v.arr.n);
+            h = mix(h, a->v.arr.n);
             for (size_t i = 0; i < a->v.arr.n; i++)
-                h = fnv_str(h, a->v.arr.items[i]);
+                h = hash_str(h, a->v.arr.items[i]);
             break;
         }
     }
