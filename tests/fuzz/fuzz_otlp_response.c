@@ -13,6 +13,7 @@
 #include "export/otlp_json.h"
 #include "export/otlp_json_response.h"
 #include "export/otlp_proto.h"
+#include "export/otlp_proto_response.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "export/otlp_proto.h"
+#include "export/otlp_proto_response.h"
 #include "harness.h"
 #include "telemetry/metrics.h"
 #include "telemetry/resource.h"

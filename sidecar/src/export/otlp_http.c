@@ -13,6 +13,7 @@
 #include "export/otlp_json.h"
 #include "export/otlp_json_response.h"
 #include "export/otlp_proto.h"
+#include "export/otlp_proto_response.h"
 
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 

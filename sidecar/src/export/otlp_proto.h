@@ -1,5 +1,5 @@
 /* otlp_proto.h - owns: OTLP/protobuf encoding of export requests straight from telemetry storage
- * (spans in span-queue slots, a metrics snapshot) and decoding of export responses.
+ * (spans in span-queue slots, a metrics snapshot); otlp_proto_response.h decodes the answers.
  *
  * Encoding uses the nanopb code generated from proto/ with callbacks that read spans, attributes
  * and metric points in place (Spans and KeyValues, the bulk of a request, are written with
@@ -53,15 +53,5 @@ int sc_otlp_proto_encode_traces(const sc_resource *res, const sc_span_batch *bat
  * (out unchanged); -EINVAL (bad argument or unknown metric kind). */
 int sc_otlp_proto_encode_metrics(const sc_resource *res, const sc_metrics_snapshot *snap,
                                  sc_buf *out);
-
-/* Parse an ExportTraceServiceResponse / ExportMetricsServiceResponse body p[0..n). Pure, no
- * allocation. An empty body (or no partial_success) means full success: *rejected = 0, msg "".
- * Otherwise *rejected = rejected_spans / rejected_data_points and partial_success.error_message
- * is copied into msg (msg_cap bytes, NUL-terminated, cut at a UTF-8 boundary; msg may be NULL).
- * 0, or -EBADMSG for a malformed body (outputs zeroed). */
-int sc_otlp_proto_decode_trace_response(const void *p, size_t n, int64_t *rejected, char *msg,
-                                        size_t msg_cap);
-int sc_otlp_proto_decode_metrics_response(const void *p, size_t n, int64_t *rejected, char *msg,
-                                          size_t msg_cap);
 
 #endif
