@@ -215,6 +215,32 @@ static void otel_values_follow_the_spec(void)
     sc_config_free(&c);
 }
 
+/* OTEL_{TRACES,METRICS}_EXPORTER are lists; one exporter per signal is honoured, with a warning
+ * naming the variable when the list asks for more. */
+static void otel_exporter_lists_take_the_first(void)
+{
+    capture cap;
+    REQUIRE(capture_open(&cap) == 0);
+    static const char *const env[] = {"OTEL_TRACES_EXPORTER=console , otlp",
+                                      "OTEL_METRICS_EXPORTER=otlp,OTLP,", NULL};
+    sc_config c;
+    sc_config_error err;
+    REQUIRE(load(env, NULL, 0, cap.log, &c, &err) == 0);
+    CHECK_EQ(c.exporter.traces, SC_EXPORTER_CONSOLE);
+    CHECK_EQ(c.exporter.metrics, SC_EXPORTER_OTLP);
+    sc_config_free(&c);
+    const char *log = capture_read(&cap);
+    CHECK(strstr(log, "\"msg\":\"one exporter per signal: using the first in the list\","
+                      "\"variable\":\"OTEL_TRACES_EXPORTER\",\"exporter\":\"console\"") != NULL);
+    CHECK(strstr(log, "OTEL_METRICS_EXPORTER") == NULL); /* the same one twice is one */
+    capture_close(&cap);
+
+    static const char *const bad[] = {"OTEL_TRACES_EXPORTER=zipkin,otlp", NULL};
+    REQUIRE(load(bad, NULL, 0, NULL, &c, &err) == 0); /* an unknown first entry: ignored */
+    CHECK_EQ(c.exporter.traces, SC_EXPORTER_OTLP);
+    sc_config_free(&c);
+}
+
 static void cometapi_invalid_values_are_errors(void)
 {
     sc_config c;
@@ -316,6 +342,7 @@ int main(void)
     RUN(precedence_file_env_set);
     RUN(otel_invalid_values_warn_and_are_ignored);
     RUN(otel_values_follow_the_spec);
+    RUN(otel_exporter_lists_take_the_first);
     RUN(cometapi_invalid_values_are_errors);
     RUN(set_values_are_typed_by_the_schema);
     RUN(bad_sets_are_errors);

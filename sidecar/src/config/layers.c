@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config/otel_env.h"
@@ -216,6 +217,33 @@ static int env_map(const sc_config_key *k, const char *val, int otel, cJSON *tre
     return rc;
 }
 
+/* OTEL_{TRACES,METRICS}_EXPORTER is a comma-separated list (SDK environment spec). Keeps the
+ * first entry in text; a different entry after it cannot be honoured and is warned about. */
+static void exporter_list_first(const sc_config_key *k, char *text, const sc_config_sources *src)
+{
+    char *comma = strchr(text, ',');
+    if (comma == NULL)
+        return;
+    *comma = '\0';
+    size_t first = strlen(text);
+    while (first > 0 && (text[first - 1] == ' ' || text[first - 1] == '\t'))
+        text[--first] = '\0';
+    int others = 0;
+    for (char *item = comma + 1; item != NULL && !others;) {
+        char *next = strchr(item, ',');
+        size_t n = next != NULL ? (size_t)(next - item) : strlen(item);
+        while (n > 0 && (*item == ' ' || *item == '\t'))
+            item++, n--;
+        while (n > 0 && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+            n--;
+        others = n > 0 && !(n == first && strncasecmp(item, text, n) == 0);
+        item = next != NULL ? next + 1 : NULL;
+    }
+    if (others)
+        sc_log_warn(src->log, "one exporter per signal: using the first in the list",
+                    SC_F_STR("variable", k->env), SC_F_STR("exporter", text));
+}
+
 static int env_scalar(const sc_config_key *k, const char *val, int otel, cJSON *tree,
                       const sc_config_sources *src, sc_config_error *err)
 {
@@ -234,6 +262,8 @@ static int env_scalar(const sc_config_key *k, const char *val, int otel, cJSON *
             *--e = '\0';
         memmove(text, b, strlen(b) + 1);
     }
+    if (k->flags & SC_CK_ENV_EXPORTER_LIST)
+        exporter_list_first(k, text, src);
     int rc = sc_config_codec_from_text(k, text, otel, &v, why, sizeof why);
     explicit_bzero(text, strlen(text));
     free(text);

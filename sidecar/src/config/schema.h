@@ -30,9 +30,12 @@ typedef enum {
 } sc_config_type;
 
 enum {
-    SC_CK_SECRET = 1u << 0,     /* value (map: every value) is "[REDACTED]" in output and errors */
-    SC_CK_REQUIRED = 1u << 1,   /* no default; absence is an error */
-    SC_CK_STRIP_SLASH = 1u << 2 /* trailing '/' removed after decoding */
+    SC_CK_SECRET = 1u << 0,      /* value (map: every value) is "[REDACTED]" in output and errors */
+    SC_CK_REQUIRED = 1u << 1,    /* no default; absence is an error */
+    SC_CK_STRIP_SLASH = 1u << 2, /* trailing '/' removed after decoding */
+    /* Its environment variable is an OTel exporter list ("otlp,console"): the sidecar has one
+     * exporter per signal, so the first entry is used and more are warned about. */
+    SC_CK_ENV_EXPORTER_LIST = 1u << 3
 };
 
 /* Value validator for strings and map values: returns 0, or -EINVAL with an "expected ..."
