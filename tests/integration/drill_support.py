@@ -14,6 +14,8 @@ from lib.harness import Proc, check, free_port, write_json
 HERE = os.path.dirname(os.path.abspath(__file__))
 WRITER = os.path.join(HERE, "accesslog_writer.py")
 KEY = "sk-drill-test-key-0123456789abcdef0123"
+KEYS = [KEY]  # every key a drill gives a sidecar (a rotation drill adds its new one)
+STARTED = []  # every sidecar a drill started, for the secret scan at the end
 
 
 def sidecar(runner, binary, work_dir, name, endpoint, base_url, access_log=None, probes=(),
@@ -40,7 +42,34 @@ def sidecar(runner, binary, work_dir, name, endpoint, base_url, access_log=None,
     full = {"COMETAPI_API_KEY": KEY}
     full.update(env or {})
     proc = runner.track(Proc([binary, "--config", conf], env=full))
+    STARTED.append(proc)
     return proc, f"http://{health}"
+
+
+def check_no_key_anywhere(work_dir):
+    """No key in any output of the drills: every byte each sidecar wrote to stdout and stderr,
+    and every file left under work_dir (evidence, checkpoints, configs, the receiver's decoded
+    exports). The key files themselves (api-key*) hold a key by design and are skipped."""
+    keys = [k.encode() for k in KEYS]
+    check(len(STARTED) > 0, "no sidecar was started")
+    for proc in STARTED:
+        for stream in ("stdout", "stderr"):
+            check(not any(k in proc.raw[stream] for k in keys), f"a key on a sidecar's {stream}")
+    scanned = 0
+    for d, _dirs, files in os.walk(work_dir):
+        for f in files:
+            if f.startswith("api-key"):
+                continue
+            path = os.path.join(d, f)
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue  # a FIFO, or removed meanwhile
+            scanned += 1
+            check(not any(k in data for k in keys), f"a key in {path}")
+    check(scanned > 0, f"no file under {work_dir}")
+    return scanned
 
 
 def probe(name, interval="1s", **kw):

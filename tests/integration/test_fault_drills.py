@@ -131,6 +131,12 @@ def collector_503_retry_after_for_20s():
               f"{n} lines exactly once; {got} canary spans, none lost", flush=True)
 
 
-for t in (collector_down_60s_at_2000_lines_per_second, collector_503_retry_after_for_20s):
+def no_key_in_any_output():
+    n = ds.check_no_key_anywhere(args.work_dir)
+    print(f"  no key in the output of {len(ds.STARTED)} sidecars or in {n} files", flush=True)
+
+
+for t in (collector_down_60s_at_2000_lines_per_second, collector_503_retry_after_for_20s,
+          no_key_in_any_output):
     runner.run(t)
 runner.finish()

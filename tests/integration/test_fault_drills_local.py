@@ -279,6 +279,7 @@ def checkpoint_and_evidence_on_full_then_read_only_disk():
 
 def key_file_rotation_next_probe_uses_new_key():
     old, new = ds.KEY, "sk-drill-rotated-key-fedcba9876543210fe"
+    ds.KEYS.append(new)
     _m, base = start_mock_upstream(runner, args.work_dir, keys=(new,))  # only the new key works
     d = workdir("rotate")
     key_file = os.path.join(d, "api-key")
@@ -325,8 +326,13 @@ def key_file_rotation_next_probe_uses_new_key():
               f"{after[0]['observed']}; same process", flush=True)
 
 
+def no_key_in_any_output():
+    n = ds.check_no_key_anywhere(args.work_dir)
+    print(f"  no key in the output of {len(ds.STARTED)} sidecars or in {n} files", flush=True)
+
+
 for t in (upstream_hang_probes_end_at_deadline, sigkill_under_load_then_restart,
           checkpoint_and_evidence_on_full_then_read_only_disk,
-          key_file_rotation_next_probe_uses_new_key):
+          key_file_rotation_next_probe_uses_new_key, no_key_in_any_output):
     runner.run(t)
 runner.finish()
