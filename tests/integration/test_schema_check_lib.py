@@ -263,7 +263,7 @@ def all_problems_are_reported_at_once():
 def document_parses_completely():
     from schema_check import Schema
     s = Schema(DOC)
-    check(len(s.metrics) == 28, sorted(s.metrics))
+    check(len(s.metrics) == 29, sorted(s.metrics))
     check(s.metrics["gen_ai.client.token.usage"]["buckets"] == [float(x) for x in TOKEN_BOUNDS])
     check(s.allowed_values("gateway.probe.expected")[1] == s.value_sets["gateway.error_class"])
     check(s.allowed_values("error.type")[1].fullmatch("_OTHER"))
