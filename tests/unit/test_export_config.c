@@ -156,7 +156,8 @@ static void test_from_config_per_signal(void)
     CHECK_EQ(x.traces.budget_ms, 45000);
     CHECK_STR(x.traces.component_type, "otlp_http_json_span_exporter");
     CHECK_STR(x.traces.server_address, "col");
-    CHECK(x.metrics.component_type == NULL && x.metrics.server_address == NULL);
+    CHECK_STR(x.metrics.component_type, "console_metric_exporter");
+    CHECK(x.metrics.server_address == NULL);
     CHECK_EQ(x.metrics.sink, SC_EXPORT_SINK_CONSOLE);
     CHECK_EQ(x.metrics.json, 1); /* console/file always write OTLP/JSON */
     CHECK(x.metrics.url == NULL);

@@ -341,8 +341,12 @@ static void enum_value_sets_match_both_ways(void)
                                             SC_OTEL_COMPONENT_OTLP_HTTP_JSON_SPAN_EXPORTER,
                                             SC_OTEL_COMPONENT_OTLP_HTTP_METRIC_EXPORTER,
                                             SC_OTEL_COMPONENT_OTLP_HTTP_JSON_METRIC_EXPORTER,
-                                            SC_OTEL_COMPONENT_PERIODIC_METRIC_READER};
-    same_set(SC_ATTR_OTEL_COMPONENT_TYPE, component, 6);
+                                            SC_OTEL_COMPONENT_PERIODIC_METRIC_READER,
+                                            SC_OTEL_COMPONENT_FILE_SPAN_EXPORTER,
+                                            SC_OTEL_COMPONENT_FILE_METRIC_EXPORTER,
+                                            SC_OTEL_COMPONENT_CONSOLE_SPAN_EXPORTER,
+                                            SC_OTEL_COMPONENT_CONSOLE_METRIC_EXPORTER};
+    same_set(SC_ATTR_OTEL_COMPONENT_TYPE, component, 10);
 
     /* The normalisers map each documented value to itself. */
     int i = 0;

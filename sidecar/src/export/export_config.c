@@ -139,6 +139,27 @@ static const char *or_general(const char *per_signal, const char *general)
     return per_signal != NULL ? per_signal : general;
 }
 
+/* otel.component.type of the signal's exporter: every exporter's self-metrics carry one. */
+static const char *component_type(const sc_export_lane_config *l, int metrics)
+{
+    switch (l->sink) {
+    case SC_EXPORT_SINK_OTLP:
+        if (metrics)
+            return l->json ? SC_OTEL_COMPONENT_OTLP_HTTP_JSON_METRIC_EXPORTER
+                           : SC_OTEL_COMPONENT_OTLP_HTTP_METRIC_EXPORTER;
+        return l->json ? SC_OTEL_COMPONENT_OTLP_HTTP_JSON_SPAN_EXPORTER
+                       : SC_OTEL_COMPONENT_OTLP_HTTP_SPAN_EXPORTER;
+    case SC_EXPORT_SINK_FILE:
+        return metrics ? SC_OTEL_COMPONENT_FILE_METRIC_EXPORTER
+                       : SC_OTEL_COMPONENT_FILE_SPAN_EXPORTER;
+    case SC_EXPORT_SINK_CONSOLE:
+        return metrics ? SC_OTEL_COMPONENT_CONSOLE_METRIC_EXPORTER
+                       : SC_OTEL_COMPONENT_CONSOLE_SPAN_EXPORTER;
+    default:
+        return NULL;
+    }
+}
+
 static int lane_from(sc_export_lane_config *l, const sc_config *c, int metrics)
 {
     int rc;
@@ -161,12 +182,9 @@ static int lane_from(sc_export_lane_config *l, const sc_config *c, int metrics)
                    o->client_certificate);
     l->client_key =
         or_general(metrics ? o->metrics_client_key : o->traces_client_key, o->client_key);
+    l->component_type = component_type(l, metrics);
     if (l->sink != SC_EXPORT_SINK_OTLP)
         return 0;
-    l->component_type = metrics ? (l->json ? SC_OTEL_COMPONENT_OTLP_HTTP_JSON_METRIC_EXPORTER
-                                           : SC_OTEL_COMPONENT_OTLP_HTTP_METRIC_EXPORTER)
-                                : (l->json ? SC_OTEL_COMPONENT_OTLP_HTTP_JSON_SPAN_EXPORTER
-                                           : SC_OTEL_COMPONENT_OTLP_HTTP_SPAN_EXPORTER);
     rc = sc_export_config_url(c->exporter.otlp.endpoint,
                               metrics ? c->exporter.otlp.metrics_endpoint
                                       : c->exporter.otlp.traces_endpoint,

@@ -34,8 +34,8 @@ typedef struct sc_export_lane_config {
     uint64_t budget_ms;          /* a payload's whole retry budget (the signal's export timeout) */
     const char *ca_file, *client_cert, *client_key;
     uint64_t window_ms; /* readiness: 3 x (period + export timeout) */
-    /* Self-metric identity (OTLP only; NULL / 0 otherwise): otel.component.type (a schema.h
-     * SC_OTEL_COMPONENT_* value), and server.address / server.port of the URL. */
+    /* Self-metric identity: otel.component.type (a schema.h SC_OTEL_COMPONENT_* value; NULL
+     * when the signal is off), and server.address / server.port of the URL (OTLP only). */
     const char *component_type;
     char *server_address;
     int server_port;

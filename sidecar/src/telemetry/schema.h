@@ -81,6 +81,11 @@
 #define SC_OTEL_COMPONENT_OTLP_HTTP_METRIC_EXPORTER      "otlp_http_metric_exporter"
 #define SC_OTEL_COMPONENT_OTLP_HTTP_JSON_METRIC_EXPORTER "otlp_http_json_metric_exporter"
 #define SC_OTEL_COMPONENT_PERIODIC_METRIC_READER         "periodic_metric_reader"
+/* The file and console exporters have no semconv value (the attribute is an open enum). */
+#define SC_OTEL_COMPONENT_FILE_SPAN_EXPORTER      "file_span_exporter"
+#define SC_OTEL_COMPONENT_FILE_METRIC_EXPORTER    "file_metric_exporter"
+#define SC_OTEL_COMPONENT_CONSOLE_SPAN_EXPORTER   "console_span_exporter"
+#define SC_OTEL_COMPONENT_CONSOLE_METRIC_EXPORTER "console_metric_exporter"
 /* error.type values on sidecar.telemetry.dropped: why telemetry was lost. queue_full is the
  * OTel SDK's own name (otel.sdk.processor.span.processed); the others are the exporter's. */
 #define SC_DROP_REASON_QUEUE_FULL      "queue_full"      /* span queue full: producer dropped it */
