@@ -272,6 +272,31 @@ static void post_body_is_sent_and_echoed(void)
     tctx_end(&t);
 }
 
+/* A borrowed body is sent as it is when the transfer runs (not copied at start), byte for byte. */
+static void borrowed_body_is_sent_from_the_callers_storage(void)
+{
+    tctx t;
+    REQUIRE(tctx_init(&t, NULL) == 0);
+    result *r = &t.res[0];
+    static char body[70000];
+    memset(body, 'a', sizeof body);
+    CHECK_EQ(start(&t, r,
+                   (sc_http_request_opts){.method = "POST",
+                                          .url = url(&t, "/echo"),
+                                          .body = body,
+                                          .body_len = sizeof body,
+                                          .body_borrowed = 1}),
+             0);
+    body[0] = body[sizeof body - 1] = 'z'; /* before the loop runs: the transfer reads these */
+    tctx_run(&t);
+    CHECK_EQ(r->err, SC_HTTP_OK);
+    const sc_test_http_req *seen = sc_test_http_server_request(t.srv, 0);
+    REQUIRE(seen != NULL);
+    CHECK_EQ(seen->body_len, sizeof body);
+    CHECK(seen->body[0] == 'z' && seen->body[1] == 'a' && seen->body[sizeof body - 1] == 'z');
+    tctx_end(&t);
+}
+
 static void concurrent_requests_complete_exactly_once(void)
 {
     tctx t;
@@ -611,6 +636,7 @@ int main(void)
         return 1;
     RUN(ok_response_with_timings_and_headers);
     RUN(post_body_is_sent_and_echoed);
+    RUN(borrowed_body_is_sent_from_the_callers_storage);
     RUN(concurrent_requests_complete_exactly_once);
     RUN(keep_alive_reuses_connection);
     RUN(timeout_against_hang);

@@ -131,6 +131,7 @@ static int start_attempt(slot *s)
         .n_headers = h->n_headers,
         .body = s->body.data,
         .body_len = s->body.len,
+        .body_borrowed = 1, /* the slot holds the bytes until on_response */
         .timeout_ms = timeout,
         .connect_timeout_ms = timeout,
         .max_response_bytes = SC_OTLP_MAX_RESPONSE_BYTES,

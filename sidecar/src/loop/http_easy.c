@@ -83,7 +83,10 @@ static int set_method(CURL *e, const sc_http_request_opts *o)
     } else {
         if (has_body || strcmp(m, "POST") == 0) {
             SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-            SET(CURLOPT_COPYPOSTFIELDS, has_body ? o->body : "");
+            if (has_body && o->body_borrowed)
+                SET(CURLOPT_POSTFIELDS, o->body);
+            else
+                SET(CURLOPT_COPYPOSTFIELDS, has_body ? o->body : "");
         }
         if (strcmp(m, "POST") != 0)
             SET(CURLOPT_CUSTOMREQUEST, m);

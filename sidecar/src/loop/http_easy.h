@@ -24,8 +24,9 @@ typedef struct sc_http_easy_cfg {
 int sc_http_easy_validate(const sc_http_request_opts *o);
 
 /* Configures `easy` for an already validated `o`. Everything is copied (libcurl copies strings
- * and the body) except the header list, returned in *hdrs: the caller frees it with
- * curl_slist_free_all after curl_easy_cleanup, also when this fails. Returns 0, -EINVAL, -ENOMEM.
+ * and the body unless o->body_borrowed) except the header list, returned in *hdrs: the caller frees
+ * it with curl_slist_free_all after curl_easy_cleanup, also when this fails. Returns 0, -EINVAL,
+ * -ENOMEM.
  */
 int sc_http_easy_configure(CURL *easy, const sc_http_request_opts *o, const sc_http_easy_cfg *cfg,
                            struct curl_slist **hdrs);
