@@ -347,6 +347,55 @@ static void keep_alive_reuses_connection(void)
     tctx_end(&t);
 }
 
+/* Finished requests are kept and reused (easy handle, buffers, capture names): a chain of
+ * requests alternating capture sets, statuses and bodies gets a clean result each time, over
+ * the one kept-alive connection. */
+static void reuse_next(tctx *t)
+{
+    static const char *const cap_a[] = {"x-request-id"};
+    static const char *const cap_b[] = {"retry-after", "x-request-id"};
+    int i = t->completed;
+    if (i == 6) {
+        finish(t);
+        return;
+    }
+    result *r = &t->res[i];
+    r->want_a = "x-request-id";
+    r->want_b = "retry-after";
+    static char body[100];
+    int odd = i % 2;
+    sc_http_request_opts o = {.method = odd ? "POST" : "GET",
+                              .url = url(t, i % 3 == 2 ? "/status/503" : "/ok"),
+                              .body = odd ? body : NULL,
+                              .body_len = odd ? sizeof body : 0,
+                              .capture_headers = odd ? cap_b : cap_a,
+                              .n_capture = odd ? 2 : 1};
+    CHECK_EQ(start(t, r, o), 0);
+}
+
+static void kept_requests_start_clean(void)
+{
+    tctx t;
+    REQUIRE(tctx_init(&t, NULL) == 0);
+    t.on_all_done = reuse_next;
+    reuse_next(&t);
+    tctx_run(&t);
+    for (int i = 0; i < 6; i++) {
+        CHECK_EQ(t.res[i].calls, 1);
+        CHECK_EQ(t.res[i].err, SC_HTTP_OK);
+        CHECK_EQ(t.res[i].status, i % 3 == 2 ? 503 : 200);
+        CHECK_STR(t.res[i].hdr_b, i == 5 ? "2" : ""); /* captured only when asked for */
+        if (i % 3 != 2) {
+            char want[16];
+            snprintf(want, sizeof want, "req-%d", i + 1);
+            CHECK_STR(t.res[i].hdr_a, want);
+            CHECK_STR(t.res[i].body, "{\"ok\":true}");
+        }
+    }
+    CHECK_EQ(sc_test_http_server_n_connections(t.srv), 1);
+    tctx_end(&t);
+}
+
 static void timeout_against_hang(void)
 {
     tctx t;
@@ -637,6 +686,7 @@ int main(void)
     RUN(ok_response_with_timings_and_headers);
     RUN(post_body_is_sent_and_echoed);
     RUN(borrowed_body_is_sent_from_the_callers_storage);
+    RUN(kept_requests_start_clean);
     RUN(concurrent_requests_complete_exactly_once);
     RUN(keep_alive_reuses_connection);
     RUN(timeout_against_hang);
