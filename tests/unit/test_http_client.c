@@ -272,6 +272,31 @@ static void post_body_is_sent_and_echoed(void)
     tctx_end(&t);
 }
 
+/* A borrowed body is sent as it is when the transfer runs (not copied at start), byte for byte. */
+static void borrowed_body_is_sent_from_the_callers_storage(void)
+{
+    tctx t;
+    REQUIRE(tctx_init(&t, NULL) == 0);
+    result *r = &t.res[0];
+    static char body[70000];
+    memset(body, 'a', sizeof body);
+    CHECK_EQ(start(&t, r,
+                   (sc_http_request_opts){.method = "POST",
+                                          .url = url(&t, "/echo"),
+                                          .body = body,
+                                          .body_len = sizeof body,
+                                          .body_borrowed = 1}),
+             0);
+    body[0] = body[sizeof body - 1] = 'z'; /* before the loop runs: the transfer reads these */
+    tctx_run(&t);
+    CHECK_EQ(r->err, SC_HTTP_OK);
+    const sc_test_http_req *seen = sc_test_http_server_request(t.srv, 0);
+    REQUIRE(seen != NULL);
+    CHECK_EQ(seen->body_len, sizeof body);
+    CHECK(seen->body[0] == 'z' && seen->body[1] == 'a' && seen->body[sizeof body - 1] == 'z');
+    tctx_end(&t);
+}
+
 static void concurrent_requests_complete_exactly_once(void)
 {
     tctx t;
@@ -318,6 +343,55 @@ static void keep_alive_reuses_connection(void)
     for (int i = 0; i < 3; i++)
         CHECK_EQ(t.res[i].err, SC_HTTP_OK);
     CHECK_EQ(sc_test_http_server_n_requests(t.srv), 3);
+    CHECK_EQ(sc_test_http_server_n_connections(t.srv), 1);
+    tctx_end(&t);
+}
+
+/* Finished requests are kept and reused (easy handle, buffers, capture names): a chain of
+ * requests alternating capture sets, statuses and bodies gets a clean result each time, over
+ * the one kept-alive connection. */
+static void reuse_next(tctx *t)
+{
+    static const char *const cap_a[] = {"x-request-id"};
+    static const char *const cap_b[] = {"retry-after", "x-request-id"};
+    int i = t->completed;
+    if (i == 6) {
+        finish(t);
+        return;
+    }
+    result *r = &t->res[i];
+    r->want_a = "x-request-id";
+    r->want_b = "retry-after";
+    static char body[100];
+    int odd = i % 2;
+    sc_http_request_opts o = {.method = odd ? "POST" : "GET",
+                              .url = url(t, i % 3 == 2 ? "/status/503" : "/ok"),
+                              .body = odd ? body : NULL,
+                              .body_len = odd ? sizeof body : 0,
+                              .capture_headers = odd ? cap_b : cap_a,
+                              .n_capture = odd ? 2 : 1};
+    CHECK_EQ(start(t, r, o), 0);
+}
+
+static void kept_requests_start_clean(void)
+{
+    tctx t;
+    REQUIRE(tctx_init(&t, NULL) == 0);
+    t.on_all_done = reuse_next;
+    reuse_next(&t);
+    tctx_run(&t);
+    for (int i = 0; i < 6; i++) {
+        CHECK_EQ(t.res[i].calls, 1);
+        CHECK_EQ(t.res[i].err, SC_HTTP_OK);
+        CHECK_EQ(t.res[i].status, i % 3 == 2 ? 503 : 200);
+        CHECK_STR(t.res[i].hdr_b, i == 5 ? "2" : ""); /* captured only when asked for */
+        if (i % 3 != 2) {
+            char want[16];
+            snprintf(want, sizeof want, "req-%d", i + 1);
+            CHECK_STR(t.res[i].hdr_a, want);
+            CHECK_STR(t.res[i].body, "{\"ok\":true}");
+        }
+    }
     CHECK_EQ(sc_test_http_server_n_connections(t.srv), 1);
     tctx_end(&t);
 }
@@ -611,6 +685,8 @@ int main(void)
         return 1;
     RUN(ok_response_with_timings_and_headers);
     RUN(post_body_is_sent_and_echoed);
+    RUN(borrowed_body_is_sent_from_the_callers_storage);
+    RUN(kept_requests_start_clean);
     RUN(concurrent_requests_complete_exactly_once);
     RUN(keep_alive_reuses_connection);
     RUN(timeout_against_hang);

@@ -414,6 +414,45 @@ static void schema_instruments_register(void)
     teardown(&f);
 }
 
+/* A set prepared once and extended by one attribute (sc_attr_set_extend) is the set the plain
+ * call builds from the same attributes: same order and hash, so both find the same series; the
+ * extra attribute wins over a base one with its key, in any position of key order. */
+static void prepared_sets_match_plain_calls(void)
+{
+    fixture f;
+    sc_instrument *h;
+    REQUIRE(setup(&f, SC_TEMPORALITY_CUMULATIVE, 0) == 0);
+    REQUIRE(sc_metrics_instrument(f.m, &hist_def, &h) == 0);
+    sc_attr a[5] = {SC_ATTR_STR("m.model", "gpt"), SC_ATTR_INT("k.port", 443),
+                    SC_ATTR_STR("z.source", "access_log"), SC_ATTR_BOOL("b.stream", 1)};
+    const sc_attr extras[] = {SC_ATTR_STR("a.first", "x"), SC_ATTR_STR("n.middle", "y"),
+                              SC_ATTR_STR("zz.last", "z"), SC_ATTR_INT("k.port", 80)};
+    sc_attr_set base, set, plain;
+    REQUIRE(sc_attr_set_prepare(&base, a, 4) == 0);
+    CHECK_EQ(sc_metrics_record_set(h, 1.0, &base), 0);
+    CHECK_EQ(sc_metrics_record(h, 1.0, a, 4), 0); /* the same series */
+    for (size_t i = 0; i < SC_ATTR_COUNT(extras); i++) {
+        a[4] = extras[i];
+        REQUIRE(sc_attr_set_extend(&set, &base, 4) == 0);
+        REQUIRE(sc_attr_set_prepare(&plain, a, 5) == 0);
+        CHECK_EQ(set.n, plain.n);
+        CHECK_EQ(memcmp(set.order, plain.order, plain.n), 0);
+        CHECK(set.hash == plain.hash);
+        CHECK(set.hash == sc_attr_set_hash(a, plain.order, plain.n));
+        CHECK_EQ(sc_metrics_record_set(h, 1.0, &set), 0);
+        CHECK_EQ(sc_metrics_record(h, 1.0, a, 5), 0);
+    }
+    CHECK_EQ(sc_metrics_series_count(h), 1 + SC_ATTR_COUNT(extras));
+    a[4] = (sc_attr){.key = "", .type = SC_ATTR_STRING};
+    CHECK_EQ(sc_attr_set_extend(&set, &base, 4), -EINVAL);
+    const sc_metrics_snapshot *snap;
+    REQUIRE(sc_metrics_collect(f.m, &snap) == 0);
+    for (size_t i = 0; i < snap->metrics[0].n_points; i++)
+        CHECK_EQ(snap->metrics[0].points[i].count, 2); /* every set hit twice, once each way */
+    sc_metrics_snapshot_release(f.m);
+    teardown(&f);
+}
+
 int main(void)
 {
     RUN(counter_sums_per_set_whatever_the_order);
@@ -425,5 +464,6 @@ int main(void)
     RUN(recording_into_existing_series_allocates_nothing);
     RUN(instrument_validation);
     RUN(schema_instruments_register);
+    RUN(prepared_sets_match_plain_calls);
     return sc_test_summary();
 }

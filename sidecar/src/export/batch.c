@@ -25,6 +25,9 @@ struct sc_batch {
     uint32_t next_token;
     int started, draining, stopped, closing, closes_left;
     uint64_t last_export_ns;
+    /* The buffer requests are encoded into, kept between exports: the sender hands an emptied
+     * allocation back for each payload it takes (otlp_http.h), so encoding writes in place. */
+    sc_buf payload;
     void (*closed)(void *arg);
     void *closed_arg;
 };
@@ -70,11 +73,12 @@ static size_t encode_some(sc_batch *b, size_t n, sc_buf *payload, int *rc, size_
         size_t n_first, n_second;
         sc_span_queue_peek(b->o.queue, n, &first, &n_first, &second, &n_second);
         const sc_span_batch spans = {first, n_first, second, n_second};
-        sc_buf_init(payload, b->o.max_request_bytes);
+        sc_buf_reset(payload);
+        payload->max = b->o.max_request_bytes;
         *rc = b->o.ops.encode(b->o.ops.arg, &spans, payload);
         if (*rc == 0 && payload->len > 0)
             return n;
-        sc_buf_free(payload);
+        sc_buf_reset(payload);
         if (*rc == 0)
             *rc = -ENODATA; /* never send an empty envelope */
         if (!too_big(*rc) || n == 1) {
@@ -87,11 +91,11 @@ static size_t encode_some(sc_batch *b, size_t n, sc_buf *payload, int *rc, size_
 
 static void export_one(sc_batch *b, size_t pending)
 {
-    sc_buf payload;
+    sc_buf *payload = &b->payload;
     int rc = 0;
     size_t n_fail = 0;
     size_t n =
-        encode_some(b, pending < b->o.max_batch ? pending : b->o.max_batch, &payload, &rc, &n_fail);
+        encode_some(b, pending < b->o.max_batch ? pending : b->o.max_batch, payload, &rc, &n_fail);
     b->last_export_ns = sc_clock_mono_ns(b->env->clock);
     if (n == 0) {
         sc_span_queue_take(b->o.queue, n_fail);
@@ -103,8 +107,7 @@ static void export_one(sc_batch *b, size_t pending)
     sc_span_queue_take(b->o.queue, n);
     record *r = push(b, n);
     uint32_t token = r->token;
-    rc = b->o.ops.send(b->o.ops.arg, &payload, n, token);
-    sc_buf_free(&payload); /* send took the bytes; this is a no-op then */
+    rc = b->o.ops.send(b->o.ops.arg, payload, n, token); /* takes the bytes; payload is kept */
     if (rc != 0) {
         r->done = 1; /* counted by the owner */
         release_done(b);
@@ -204,6 +207,7 @@ static void on_closed(uv_handle_t *h)
         return;
     void (*closed)(void *) = b->closed;
     void *arg = b->closed_arg;
+    sc_buf_free(&b->payload);
     free(b->ring);
     free(b);
     if (closed != NULL)
@@ -245,6 +249,7 @@ int sc_batch_new(sc_batch **out, const sc_env *env, const sc_batch_opts *o)
     b->env = env;
     b->o = *o;
     b->next_token = 1;
+    sc_buf_init(&b->payload, o->max_request_bytes);
     uv_timer_init(env->loop, &b->timer);
     uv_prepare_init(env->loop, &b->prepare);
     b->timer.data = b;

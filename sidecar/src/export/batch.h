@@ -30,7 +30,9 @@ typedef struct sc_batch_ops {
      * -EMSGSIZE / -E2BIG) when too big: the processor retries with half as many spans, and drops a
      * single span that still does not fit; any other error drops the spans (EXPORT_FAILED). */
     int (*encode)(void *arg, const sc_span_batch *spans, sc_buf *out);
-    /* Starts exporting an encoded payload of n spans; takes its bytes in every case. 0: the owner
+    /* Starts exporting an encoded payload of n spans; takes its bytes in every case, and may
+     * leave an emptied allocation in *payload, which the processor keeps for the next encode
+     * (freed at close). 0: the owner
      * later calls sc_batch_complete(b, token, accepted) exactly once (never from inside send).
      * A negative errno: the export did not start, the owner has counted the drop itself, and the
      * processor releases the spans as not accepted. */

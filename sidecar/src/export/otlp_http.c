@@ -28,7 +28,8 @@ typedef struct slot {
     uv_timer_t timer;
     int busy, aborted, finishing;
     sc_export_drop_reason finish_reason;
-    sc_buf body;
+    sc_buf body; /* kept across payloads (emptied, not freed), as is gz */
+    sc_gzip gz;
     uint64_t n_items;
     sc_http_request *req;
     unsigned attempts, retries;
@@ -89,7 +90,7 @@ static void finish(slot *s, int delivered, sc_export_drop_reason reason, int64_t
     };
     sc_export_done_cb done = s->done;
     void *arg = s->arg;
-    sc_buf_free(&s->body);
+    sc_buf_reset(&s->body);
     s->busy = 0;
     s->req = NULL;
     h->busy--;
@@ -130,6 +131,7 @@ static int start_attempt(slot *s)
         .n_headers = h->n_headers,
         .body = s->body.data,
         .body_len = s->body.len,
+        .body_borrowed = 1, /* the slot holds the bytes until on_response */
         .timeout_ms = timeout,
         .connect_timeout_ms = timeout,
         .max_response_bytes = SC_OTLP_MAX_RESPONSE_BYTES,
@@ -310,20 +312,26 @@ static slot *free_slot(sc_otlp_http *h)
     return NULL;
 }
 
-/* Moves (or compresses) the caller's payload into the slot. */
+/* Moves (or compresses) the caller's payload into the slot. Moving swaps buffers: the caller
+ * gets the slot's emptied allocation back, so a caller that keeps its sc_buf (the span batcher)
+ * and the slots pass the same few allocations around instead of one per request. Compressing
+ * reuses the slot's body and deflate state; the caller keeps its buffer, emptied. */
 static int take_payload(sc_otlp_http *h, slot *s, sc_buf *payload)
 {
     int rc = 0;
+    sc_buf_reset(&s->body);
     if (h->o.gzip) {
         /* Deflate never grows data by more than a small fraction plus a header. */
-        sc_buf_init(&s->body, payload->len + payload->len / 16 + 1024);
-        rc = sc_gzip_compress(payload->data, payload->len, GZIP_LEVEL, &s->body);
+        s->body.max = payload->len + payload->len / 16 + 1024;
+        rc = sc_gzip_deflate(&s->gz, payload->data, payload->len, GZIP_LEVEL, &s->body);
         if (rc != 0)
-            sc_buf_free(&s->body);
-        sc_buf_free(payload);
+            sc_buf_reset(&s->body);
+        sc_buf_reset(payload);
     } else {
+        sc_buf spare = s->body;
+        spare.max = payload->max;
         s->body = *payload;
-        sc_buf_init(payload, payload->max);
+        *payload = spare;
     }
     return rc;
 }
@@ -366,7 +374,7 @@ int sc_otlp_http_send(sc_otlp_http *h, sc_buf *payload, uint64_t n_items, sc_exp
         schedule_retry(s, NULL, sc_log_strerror(rc));
         return 0;
     }
-    sc_buf_free(&s->body);
+    sc_buf_reset(&s->body);
     s->busy = 0;
     h->busy--;
     return rc;
@@ -406,6 +414,10 @@ void sc_otlp_http_abort(sc_otlp_http *h)
 
 static void sender_free(sc_otlp_http *h)
 {
+    for (unsigned i = 0; h->slots != NULL && i < h->o.slots; i++) {
+        sc_buf_free(&h->slots[i].body);
+        sc_gzip_free(&h->slots[i].gz);
+    }
     for (size_t i = 0; i < h->n_headers; i++)
         free(h->headers[i]);
     free(h->headers);
@@ -503,6 +515,7 @@ int sc_otlp_http_new(sc_otlp_http **out, const sc_env *env, sc_http_client *http
     for (unsigned i = 0; i < o->slots; i++) {
         h->slots[i].h = h;
         sc_buf_init(&h->slots[i].body, 0);
+        sc_gzip_init(&h->slots[i].gz);
         uv_timer_init(env->loop, &h->slots[i].timer); /* cannot fail for a valid loop */
     }
     *out = h;

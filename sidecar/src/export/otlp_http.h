@@ -5,6 +5,8 @@
  * A fixed number of payload slots is set at creation: that is the cap on payloads in flight
  * (sending or waiting to retry) for the signal, and all the memory it holds is those payloads.
  * Each payload keeps its encoded bytes until its outcome, so a retry re-sends the same bytes.
+ * A slot keeps its buffer (emptied) and, with gzip, its deflate state (~256 KiB, set up on first
+ * use) for its next payload, so steady-state sending allocates none of them per request.
  *
  * Lifetime of a payload: sc_otlp_http_send -> attempt -> (retryable failure -> wait -> attempt)*
  * -> done(result) exactly once, always from a loop callback (never from inside send, abort or
@@ -52,8 +54,9 @@ typedef struct sc_otlp_http_opts {
 int sc_otlp_http_new(sc_otlp_http **out, const sc_env *env, sc_http_client *http,
                      const sc_otlp_http_opts *opts);
 
-/* Takes ownership of payload's bytes in every case (the sc_buf is left empty, reusable after
- * sc_buf_init). Compresses if configured and starts the first attempt. n_items is only used in
+/* Takes ownership of payload's bytes in every case. The sc_buf is left empty (len 0, same max)
+ * but may hold an allocation handed back for reuse (a slot's previous buffer): the caller reuses
+ * or frees it. Compresses if configured and starts the first attempt. n_items is only used in
  * logs. Returns 0 (done runs once, later), -EBUSY (no free slot), -ENOBUFS / -ENOMEM / -EIO
  * (compression), -EINVAL (the client refused the request as built), -ESHUTDOWN (closing); on an
  * error done never runs. An empty payload is -EINVAL: an empty envelope is never sent. */

@@ -1,21 +1,23 @@
 /* otlp_proto.c - owns: the nanopb callbacks that walk the request envelopes and metric snapshots
- * in place, the hand-written Span and KeyValue encoding, and writing into an sc_buf (responses:
- * otlp_proto_response.c).
+ * in place, the stream they write through, and writing into an sc_buf (Spans and KeyValues:
+ * otlp_span_writer.c; responses: otlp_proto_response.c).
  *
  * Every callback argument is a small struct on the stack of the callback one level up, so the
  * whole tree is described without allocation and can be walked again (nanopb sizes each
  * submessage before writing it, so a callback runs once per enclosing level). Callbacks must
- * therefore be pure. */
+ * therefore give the same bytes every time (the trace request caches its spans' size). */
 #include "export/otlp_proto.h"
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <pb_encode.h>
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "export/otlp_span_writer.h"
 #include "version.h"
 
 #define NPB(x) opentelemetry_proto_##x
@@ -53,133 +55,51 @@ static void set_cstr(pb_callback_t *cb, const char *c)
         set_cb(cb, enc_cstr, c);
 }
 
-/* ---- KeyValue, written by hand ----
- * Attributes are most of a request and the most deeply nested part of it. Through nanopb each
- * KeyValue/AnyValue would be walked once per enclosing level (every submessage is sized before
- * it is written) and its field descriptors iterated each time; computing their sizes with
- * arithmetic and writing them with nanopb's primitives makes them a single pass. The bytes are
- * the canonical encoding (fields in number order), the same nanopb would produce. */
+/* ---- the cursor stream ----
+ * Every stream this module writes to is made by cursor_stream(): nanopb's buffer stream with a
+ * write callback of our own, whose state is the write position. That invariant lets the
+ * attribute and span writers (otlp_span_writer.h) claim room once and store bytes directly, while
+ * nanopb still walks the envelopes. Sizing streams (callback NULL) only count. */
 
-#define KV_KEY       NPB(common_v1_KeyValue_key_tag)
-#define KV_VALUE     NPB(common_v1_KeyValue_value_tag)
-#define ANY_STRING   NPB(common_v1_AnyValue_string_value_tag)
-#define ANY_BOOL     NPB(common_v1_AnyValue_bool_value_tag)
-#define ANY_INT      NPB(common_v1_AnyValue_int_value_tag)
-#define ANY_DOUBLE   NPB(common_v1_AnyValue_double_value_tag)
-#define ANY_ARRAY    NPB(common_v1_AnyValue_array_value_tag)
-#define ARRAY_VALUES NPB(common_v1_ArrayValue_values_tag)
-
-static size_t varint_size(uint64_t v)
+static bool cursor_write(pb_ostream_t *s, const pb_byte_t *buf, size_t n)
 {
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-/* A length-delimited field with a one-byte tag (every field number here is < 16). */
-static size_t len_field_size(size_t len)
-{
-    return 1 + varint_size(len) + len;
-}
-
-static size_t any_string_size(size_t len)
-{
-    return len_field_size(len);
-}
-
-static size_t array_size(const sc_attr *a)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < a->v.arr.n; i++)
-        n += len_field_size(any_string_size(a->v.arr.items[i].len));
-    return n;
-}
-
-static size_t any_size(const sc_attr *a)
-{
-    switch (a->type) {
-    case SC_ATTR_STRING:
-        return any_string_size(a->v.s.len);
-    case SC_ATTR_INT:
-        return 1 + varint_size((uint64_t)a->v.i);
-    case SC_ATTR_DOUBLE:
-        return 1 + 8;
-    case SC_ATTR_BOOL:
-        return 1 + 1;
-    case SC_ATTR_STRING_ARRAY:
-        return len_field_size(array_size(a));
-    }
-    return 0;
-}
-
-static bool put_len(pb_ostream_t *s, uint32_t tag, size_t len)
-{
-    return pb_encode_tag(s, PB_WT_STRING, tag) && pb_encode_varint(s, len);
-}
-
-static bool put_str(pb_ostream_t *s, uint32_t tag, const char *p, size_t len)
-{
-    return put_len(s, tag, len) && pb_write(s, (const pb_byte_t *)p, len);
-}
-
-static bool put_any(pb_ostream_t *s, const sc_attr *a)
-{
-    switch (a->type) {
-    case SC_ATTR_STRING:
-        return put_str(s, ANY_STRING, a->v.s.ptr, a->v.s.len);
-    case SC_ATTR_INT:
-        return pb_encode_tag(s, PB_WT_VARINT, ANY_INT) && pb_encode_varint(s, (uint64_t)a->v.i);
-    case SC_ATTR_DOUBLE:
-        return pb_encode_tag(s, PB_WT_64BIT, ANY_DOUBLE) && pb_encode_fixed64(s, &a->v.d);
-    case SC_ATTR_BOOL:
-        return pb_encode_tag(s, PB_WT_VARINT, ANY_BOOL) && pb_encode_varint(s, a->v.b != 0);
-    case SC_ATTR_STRING_ARRAY:
-        if (!put_len(s, ANY_ARRAY, array_size(a)))
-            return false;
-        for (size_t i = 0; i < a->v.arr.n; i++) {
-            const sc_attr_str *it = &a->v.arr.items[i];
-            if (!put_len(s, ARRAY_VALUES, any_string_size(it->len)) ||
-                !put_str(s, ANY_STRING, it->ptr, it->len))
-                return false;
-        }
-        return true;
-    }
+    memcpy(s->state, buf, n);
+    s->state = (pb_byte_t *)s->state + n;
     return true;
 }
 
-/* A KeyValue's body: key, then value. */
-static size_t kv_size(const sc_attr *a, size_t key_len)
+static pb_ostream_t cursor_stream(void *p, size_t room)
 {
-    return len_field_size(key_len) + len_field_size(any_size(a));
+    pb_ostream_t os = pb_ostream_from_buffer(p, room);
+    os.callback = cursor_write;
+    return os;
 }
 
-static bool put_kv_body(pb_ostream_t *s, const sc_attr *a, size_t key_len)
+/* Claims the next n bytes of s: *at is where to write them (NULL for a sizing stream, which is
+ * only advanced). false when they do not fit. */
+static bool claim(pb_ostream_t *s, size_t n, uint8_t **at)
 {
-    return put_str(s, KV_KEY, a->key, key_len) && put_len(s, KV_VALUE, any_size(a)) &&
-           put_any(s, a);
+    *at = NULL;
+    if (s->callback == NULL)
+        return pb_write(s, NULL, n);
+    if (s->callback != cursor_write || s->max_size - s->bytes_written < n)
+        return false;
+    *at = s->state;
+    s->state = (pb_byte_t *)s->state + n;
+    s->bytes_written += n;
+    return true;
 }
 
-static bool storable(const sc_attr *a)
-{
-    return a->type >= SC_ATTR_STRING && a->type <= SC_ATTR_STRING_ARRAY;
-}
-
-/* One KeyValue as an element of the repeated field f. A oneof member is written even when it
- * holds its default (an empty string, 0, false): presence is what carries the type. Sizing
- * streams only count, so they get the length without the walk. */
+/* One KeyValue as an element of the repeated field f. */
 static bool enc_kv(pb_ostream_t *s, const pb_field_t *f, const sc_attr *a)
 {
-    if (!storable(a))
+    size_t kv = sc_otlp_span_writer_kv_size(a);
+    if (kv == 0)
         return true; /* not an attribute the telemetry layer stores; nothing to say */
-    size_t key_len = strlen(a->key), kv = kv_size(a, key_len);
-    if (!pb_encode_tag_for_field(s, f) || !pb_encode_varint(s, kv))
+    uint8_t *at;
+    if (!pb_encode_tag_for_field(s, f) || !pb_encode_varint(s, kv) || !claim(s, kv, &at))
         return false;
-    if (s->callback == NULL)
-        return pb_write(s, NULL, kv);
-    return put_kv_body(s, a, key_len);
+    return at == NULL || sc_otlp_span_writer_put_kv(at, a) == at + kv;
 }
 
 typedef struct attr_list {
@@ -208,241 +128,56 @@ static void set_scope(NPB(common_v1_InstrumentationScope) * scope)
     set_cstr(&scope->version, SC_VERSION);
 }
 
-/* ---- spans, written by hand ----
- * Spans are the bulk of a trace request. Through nanopb each span would be walked once per
- * enclosing level (ResourceSpans, ScopeSpans and Span are each sized before they are written),
- * every walk iterating all field descriptors and rebuilding every attribute. Here a span is sized
- * with arithmetic (span_size) and written once (put_span), like KeyValues above. The bytes are the
- * canonical encoding nanopb produces: fields in number order, proto3 defaults (0, empty) left
- * out, the fixed-length ids always written. Every field number here is < 16 (one-byte tags). */
-
-#define SPAN(f)        NPB(trace_v1_Span_##f##_tag)
-#define EVENT(f)       NPB(trace_v1_Span_Event_##f##_tag)
-#define LINK(f)        NPB(trace_v1_Span_Link_##f##_tag)
-#define STATUS_MESSAGE NPB(trace_v1_Status_message_tag)
-#define STATUS_CODE    NPB(trace_v1_Status_code_tag)
-
-/* Sizes of optional fields: nothing when the value is the proto3 default. */
-static size_t varint_field_size(uint64_t v)
-{
-    return v ? 1 + varint_size(v) : 0;
-}
-
-static size_t fixed64_field_size(uint64_t v)
-{
-    return v ? 1 + 8 : 0;
-}
-
-static size_t str_field_size(size_t len)
-{
-    return len ? len_field_size(len) : 0;
-}
-
-static bool put_varint(pb_ostream_t *s, uint32_t tag, uint64_t v)
-{
-    return v == 0 || (pb_encode_tag(s, PB_WT_VARINT, tag) && pb_encode_varint(s, v));
-}
-
-static bool put_fixed64(pb_ostream_t *s, uint32_t tag, uint64_t v)
-{
-    return v == 0 || (pb_encode_tag(s, PB_WT_64BIT, tag) && pb_encode_fixed64(s, &v));
-}
-
-static bool put_opt_str(pb_ostream_t *s, uint32_t tag, sc_attr_str str)
-{
-    return str.len == 0 || put_str(s, tag, str.ptr, str.len);
-}
-
-/* A run of attributes stored in a span (span or event attributes). */
-typedef struct stored_attrs {
-    const sc_span_attr *v;
-    size_t n;
-} stored_attrs;
-
-static size_t stored_attrs_size(const sc_span *sp, stored_attrs l)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < l.n; i++) {
-        sc_attr a;
-        sc_attr_str items[SC_SPAN_ARRAY_MAX];
-        sc_span_attr_get(sp, &l.v[i], &a, items);
-        if (storable(&a))
-            n += len_field_size(kv_size(&a, l.v[i].key.len));
-    }
-    return n;
-}
-
-static bool put_stored_attrs(pb_ostream_t *s, uint32_t tag, const sc_span *sp, stored_attrs l)
-{
-    for (size_t i = 0; i < l.n; i++) {
-        sc_attr a;
-        sc_attr_str items[SC_SPAN_ARRAY_MAX];
-        sc_span_attr_get(sp, &l.v[i], &a, items);
-        if (storable(&a) &&
-            (!put_len(s, tag, kv_size(&a, l.v[i].key.len)) || !put_kv_body(s, &a, l.v[i].key.len)))
-            return false;
-    }
-    return true;
-}
-
-static size_t n_events(const sc_span *sp)
-{
-    return min_size(sp->n_events, SC_SPAN_MAX_EVENTS);
-}
-
-static size_t n_links(const sc_span *sp)
-{
-    return min_size(sp->n_links, SC_SPAN_MAX_LINKS);
-}
-
-static stored_attrs event_attrs(const sc_span *sp, const sc_span_event *ev)
-{
-    size_t first = min_size(ev->first_attr, SC_SPAN_MAX_EVENT_ATTRS);
-    return (stored_attrs){&sp->event_attrs[first],
-                          min_size(ev->n_attrs, SC_SPAN_MAX_EVENT_ATTRS - first)};
-}
-
-static size_t event_size(const sc_span *sp, const sc_span_event *ev)
-{
-    return fixed64_field_size(ev->time_ns) + str_field_size(ev->name.len) +
-           stored_attrs_size(sp, event_attrs(sp, ev)) +
-           varint_field_size(ev->dropped_attributes_count);
-}
-
-static bool put_event(pb_ostream_t *s, const sc_span *sp, const sc_span_event *ev)
-{
-    return put_len(s, SPAN(events), event_size(sp, ev)) &&
-           put_fixed64(s, EVENT(time_unix_nano), ev->time_ns) &&
-           put_opt_str(s, EVENT(name), sc_span_str(sp, ev->name)) &&
-           put_stored_attrs(s, EVENT(attributes), sp, event_attrs(sp, ev)) &&
-           put_varint(s, EVENT(dropped_attributes_count), ev->dropped_attributes_count);
-}
-
-/* Links carry ids and trace_state; flags are never encoded (see otlp_proto.h). */
-static size_t link_size(const sc_span_link *ln)
-{
-    return len_field_size(sizeof ln->trace_id) + len_field_size(sizeof ln->span_id) +
-           str_field_size(ln->trace_state.len);
-}
-
-static bool put_link(pb_ostream_t *s, const sc_span *sp, const sc_span_link *ln)
-{
-    return put_len(s, SPAN(links), link_size(ln)) &&
-           put_str(s, LINK(trace_id), (const char *)ln->trace_id, sizeof ln->trace_id) &&
-           put_str(s, LINK(span_id), (const char *)ln->span_id, sizeof ln->span_id) &&
-           put_opt_str(s, LINK(trace_state), sc_span_str(sp, ln->trace_state));
-}
-
-/* Status is present unless UNSET; only ERROR carries its message. */
-static sc_attr_str status_message(const sc_span *sp)
-{
-    return sp->status == SC_SPAN_STATUS_ERROR ? sc_span_str(sp, sp->status_message)
-                                              : (sc_attr_str){NULL, 0};
-}
-
-static size_t status_size(const sc_span *sp)
-{
-    return str_field_size(status_message(sp).len) + varint_field_size(sp->status);
-}
-
-static size_t span_size(const sc_span *sp)
-{
-    size_t n =
-        len_field_size(sizeof sp->trace_id) + len_field_size(sizeof sp->span_id) +
-        str_field_size(sp->trace_state.len) +
-        (sp->has_parent ? len_field_size(sizeof sp->parent_span_id) : 0) +
-        str_field_size(sp->name.len) + varint_field_size(sp->kind) +
-        fixed64_field_size(sp->start_ns) + fixed64_field_size(sp->end_ns) +
-        stored_attrs_size(sp, (stored_attrs){sp->attrs, min_size(sp->n_attrs, SC_SPAN_MAX_ATTRS)}) +
-        varint_field_size(sp->dropped_attributes_count) +
-        varint_field_size(sp->dropped_events_count) + varint_field_size(sp->dropped_links_count);
-    for (size_t i = 0; i < n_events(sp); i++)
-        n += len_field_size(event_size(sp, &sp->events[i]));
-    for (size_t i = 0; i < n_links(sp); i++)
-        n += len_field_size(link_size(&sp->links[i]));
-    if (sp->status != SC_SPAN_STATUS_UNSET)
-        n += len_field_size(status_size(sp));
-    return n;
-}
-
-/* The span's fields (without its own tag and length); exactly span_size(sp) bytes. Span.flags is
- * never encoded (see otlp_proto.h). */
-static bool put_span(pb_ostream_t *s, const sc_span *sp)
-{
-    if (!put_str(s, SPAN(trace_id), (const char *)sp->trace_id, sizeof sp->trace_id) ||
-        !put_str(s, SPAN(span_id), (const char *)sp->span_id, sizeof sp->span_id) ||
-        !put_opt_str(s, SPAN(trace_state), sc_span_str(sp, sp->trace_state)) ||
-        (sp->has_parent && !put_str(s, SPAN(parent_span_id), (const char *)sp->parent_span_id,
-                                    sizeof sp->parent_span_id)) ||
-        !put_opt_str(s, SPAN(name), sc_span_str(sp, sp->name)) ||
-        !put_varint(s, SPAN(kind), sp->kind) ||
-        !put_fixed64(s, SPAN(start_time_unix_nano), sp->start_ns) ||
-        !put_fixed64(s, SPAN(end_time_unix_nano), sp->end_ns) ||
-        !put_stored_attrs(s, SPAN(attributes), sp,
-                          (stored_attrs){sp->attrs, min_size(sp->n_attrs, SC_SPAN_MAX_ATTRS)}) ||
-        !put_varint(s, SPAN(dropped_attributes_count), sp->dropped_attributes_count))
-        return false;
-    for (size_t i = 0; i < n_events(sp); i++)
-        if (!put_event(s, sp, &sp->events[i]))
-            return false;
-    if (!put_varint(s, SPAN(dropped_events_count), sp->dropped_events_count))
-        return false;
-    for (size_t i = 0; i < n_links(sp); i++)
-        if (!put_link(s, sp, &sp->links[i]))
-            return false;
-    if (!put_varint(s, SPAN(dropped_links_count), sp->dropped_links_count))
-        return false;
-    if (sp->status == SC_SPAN_STATUS_UNSET)
-        return true;
-    return put_len(s, SPAN(status), status_size(sp)) &&
-           put_opt_str(s, STATUS_MESSAGE, status_message(sp)) &&
-           put_varint(s, STATUS_CODE, sp->status);
-}
-
-/* One span as an element of the repeated field f. Sizing streams only count. A write that does
- * not come out at the computed size fails the encode rather than send a corrupt request. */
-static bool enc_span(pb_ostream_t *s, const pb_field_t *f, const sc_span *sp)
-{
-    size_t n = span_size(sp);
-    if (!pb_encode_tag_for_field(s, f) || !pb_encode_varint(s, n))
-        return false;
-    if (s->callback == NULL)
-        return pb_write(s, NULL, n);
-    size_t start = s->bytes_written;
-    return put_span(s, sp) && s->bytes_written - start == n;
-}
-
-static bool enc_spans(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
-{
-    const sc_span_batch *b = *arg;
-    for (size_t i = 0; i < b->n_first; i++)
-        if (!enc_span(s, f, &b->first[i]))
-            return false;
-    for (size_t i = 0; i < b->n_second; i++)
-        if (!enc_span(s, f, &b->second[i]))
-            return false;
-    return true;
-}
+/* ---- spans (written by otlp_span_writer) ---- */
 
 typedef struct trace_req {
     attr_list resource;
     const sc_span_batch *batch;
+    size_t spans_size; /* the spans' bytes, computed on the first walk (SIZE_MAX until then) */
 } trace_req;
+
+/* nanopb walks ScopeSpans four times (sized by ResourceSpans and by itself, each sizing pass
+ * sizing it again), so the spans are sized once and the later walks reuse the figure. */
+static size_t spans_size(trace_req *t)
+{
+    if (t->spans_size == SIZE_MAX)
+        t->spans_size = sc_otlp_span_writer_spans_size(t->batch->first, t->batch->n_first) +
+                        sc_otlp_span_writer_spans_size(t->batch->second, t->batch->n_second);
+    return t->spans_size;
+}
+
+/* All spans at once: one claim (one bounds check) for the whole run, then direct stores. */
+static bool enc_spans(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
+{
+    trace_req *t = *arg;
+    const sc_span_batch *b = t->batch;
+    size_t n = spans_size(t);
+    uint8_t *at;
+    if (!claim(s, n, &at))
+        return false;
+    if (at == NULL)
+        return true;
+    uint8_t tag = (uint8_t)((f->tag << 3) | PB_WT_STRING), *end = at + n;
+    uint8_t *p = sc_otlp_span_writer_put_spans(at, end, tag, b->first, b->n_first);
+    if (p != NULL)
+        p = sc_otlp_span_writer_put_spans(p, end, tag, b->second, b->n_second);
+    return p == end;
+}
 
 static bool enc_scope_spans(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
 {
-    const trace_req *t = *arg;
+    trace_req *t = *arg;
     NPB(trace_v1_ScopeSpans) ss = NPB(trace_v1_ScopeSpans_init_zero);
     ss.has_scope = true;
     set_scope(&ss.scope);
     if (t->batch->n_first + t->batch->n_second > 0)
-        set_cb(&ss.spans, enc_spans, t->batch);
+        set_cb(&ss.spans, enc_spans, t);
     return enc_sub(s, f, NPB(trace_v1_ScopeSpans_fields), &ss);
 }
 
 static bool enc_resource_spans(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
 {
-    const trace_req *t = *arg;
+    trace_req *t = *arg;
     NPB(trace_v1_ResourceSpans) rs = NPB(trace_v1_ResourceSpans_init_zero);
     rs.has_resource = true;
     set_attrs(&rs.resource.attributes, &t->resource);
@@ -611,7 +346,7 @@ static int encode_into(sc_buf *out, const pb_msgdesc_t *fields, const void *msg)
     size_t mark = out->len;
     if (out->data != NULL && out->cap - out->len > 1) {
         size_t room = min_size(out->cap - out->len - 1, out->max - out->len); /* keep the NUL */
-        pb_ostream_t os = pb_ostream_from_buffer((pb_byte_t *)out->data + mark, room);
+        pb_ostream_t os = cursor_stream(out->data + mark, room);
         if (pb_encode(&os, fields, msg)) {
             out->len += os.bytes_written;
             out->data[out->len] = '\0';
@@ -625,7 +360,7 @@ static int encode_into(sc_buf *out, const pb_msgdesc_t *fields, const void *msg)
     int rc = sc_buf_reserve(out, n);
     if (rc != 0)
         return rc;
-    pb_ostream_t os = pb_ostream_from_buffer((pb_byte_t *)out->data + mark, n);
+    pb_ostream_t os = cursor_stream(out->data + mark, n);
     if (!pb_encode(&os, fields, msg) || os.bytes_written != n) {
         out->data[mark] = '\0';
         return -EIO;
@@ -640,7 +375,7 @@ int sc_otlp_proto_encode_traces(const sc_resource *res, const sc_span_batch *bat
     if (res == NULL || batch == NULL || out == NULL || (batch->first == NULL && batch->n_first) ||
         (batch->second == NULL && batch->n_second))
         return -EINVAL;
-    trace_req t = {.batch = batch};
+    trace_req t = {.batch = batch, .spans_size = SIZE_MAX};
     t.resource.n = sc_resource_attrs(res, &t.resource.v);
     NPB(collector_trace_v1_ExportTraceServiceRequest)
     req = NPB(collector_trace_v1_ExportTraceServiceRequest_init_zero);

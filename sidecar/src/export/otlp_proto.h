@@ -2,11 +2,11 @@
  * (spans in span-queue slots, a metrics snapshot); otlp_proto_response.h decodes the answers.
  *
  * Encoding uses the nanopb code generated from proto/ with callbacks that read spans, attributes
- * and metric points in place (Spans and KeyValues, the bulk of a request, are written with
- * nanopb's primitives and sizes computed by arithmetic): nothing is copied or allocated besides
- * growth of `out` itself. A reused buffer that has room is written in one pass, in place, and
- * never allocates; otherwise a size pass runs first, so a request that does not fit the cap is
- * refused with `out` unchanged, and `out` grows once to the exact need.
+ * and metric points in place; Spans and KeyValues, the bulk of a request, are sized by arithmetic
+ * and written with direct stores by otlp_span_writer.h (which says why): nothing is copied or
+ * allocated besides growth of `out` itself. A reused buffer that has room is written in one
+ * pass, in place, and never allocates; otherwise a size pass runs first, so a request that does
+ * not fit the cap is refused with `out` unchanged, and `out` grows once to the exact need.
  *
  * Fields deliberately never encoded: Span.flags, Span.Link.flags and Metric.metadata (the
  * official decoder the tests use, opentelemetry-proto v1.0.0, predates them). Default values

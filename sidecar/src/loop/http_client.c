@@ -1,6 +1,6 @@
 /* http_client.c - owns: the client's in-flight requests (easy handle, copied headers, bounded
- * response buffers), the mapping from CURLcode to sc_http_error, and the deferral that keeps
- * on_done out of start_request, cancel and close. */
+ * response buffers, kept for reuse once finished), and the deferral that keeps on_done out of
+ * start_request, cancel and close (CURLcode to sc_http_error: http_easy.c). */
 #include "loop/http_client.h"
 
 #include <errno.h>
@@ -24,9 +24,9 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000u
 #define DEFAULT_MAX_RESPONSE       (1024u * 1024u)
 #define DEFAULT_MAX_HEADER         (64u * 1024u)
-#define CAPTURE_VALUES_MAX         8192u /* all captured header values of one response together */
-
-typedef enum { ABORT_NONE, ABORT_BODY_CAP, ABORT_HEADER_CAP, ABORT_DATA_CB, ABORT_NOMEM } abort_why;
+#define CAPTURE_VALUES_MAX         8192u  /* all captured header values of one response together */
+#define SPARE_MAX                  4u     /* finished requests kept for reuse */
+#define SPARE_BODY_MAX             65536u /* a kept request keeps its response buffer up to this */
 
 typedef struct capture {
     char *name;
@@ -50,7 +50,7 @@ struct sc_http_request {
     sc_http_done_cb on_done;
     void *arg;
     int cancelled, finishing;
-    abort_why abort;
+    sc_http_easy_abort abort;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -61,7 +61,8 @@ struct sc_http_client {
     sc_http_client_opts opts;
     char *user_agent;
     sc_http_request *reqs;
-    unsigned in_flight;
+    sc_http_request *spare; /* finished requests kept for reuse (linked by next), n_spare */
+    unsigned in_flight, n_spare;
     sc_http_client_stats stats;
     int closing, closes_left;
     void (*closed)(void *arg);
@@ -97,53 +98,6 @@ const char *sc_http_response_header(const sc_http_response *r, const char *name)
     return NULL;
 }
 
-static sc_http_error map_curl(CURLcode rc, abort_why why)
-{
-    switch (rc) {
-    case CURLE_OK:
-        return SC_HTTP_OK;
-    case CURLE_OPERATION_TIMEDOUT:
-        return SC_HTTP_ERR_TIMEOUT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return SC_HTTP_ERR_DNS;
-    case CURLE_COULDNT_CONNECT:
-        return SC_HTTP_ERR_CONNECT;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-        return SC_HTTP_ERR_TLS;
-    case CURLE_SEND_ERROR:
-        return SC_HTTP_ERR_SEND;
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-        return SC_HTTP_ERR_RECV;
-    case CURLE_FILESIZE_EXCEEDED: /* Content-Length already beyond CURLOPT_MAXFILESIZE */
-        return SC_HTTP_ERR_TOO_LARGE;
-    case CURLE_WRITE_ERROR:
-        if (why == ABORT_BODY_CAP || why == ABORT_HEADER_CAP)
-            return SC_HTTP_ERR_TOO_LARGE;
-        if (why == ABORT_DATA_CB)
-            return SC_HTTP_ERR_ABORTED;
-        return SC_HTTP_ERR_OTHER;
-    default:
-        return SC_HTTP_ERR_OTHER;
-    }
-}
-
 /* ---- libcurl data callbacks (no multi-handle calls allowed in here) ---- */
 
 static size_t on_write(char *p, size_t size, size_t n, void *ud)
@@ -153,19 +107,19 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
     if (r->cancelled)
         return CURL_WRITEFUNC_ERROR;
     if (len > r->max_body - r->received) {
-        r->abort = ABORT_BODY_CAP;
+        r->abort = SC_HTTP_EASY_ABORT_BODY_CAP;
         return CURL_WRITEFUNC_ERROR;
     }
     r->received += len;
     if (r->on_data != NULL) {
         if (r->on_data(p, len, r->arg) != 0) {
-            r->abort = ABORT_DATA_CB;
+            r->abort = SC_HTTP_EASY_ABORT_DATA_CB;
             return CURL_WRITEFUNC_ERROR;
         }
         return r->cancelled ? CURL_WRITEFUNC_ERROR : len; /* on_data may have cancelled */
     }
     if (sc_buf_append(&r->body, p, len) != 0) {
-        r->abort = ABORT_NOMEM; /* the cap was checked above, so this is -ENOMEM */
+        r->abort = SC_HTTP_EASY_ABORT_NOMEM; /* the cap was checked above, so this is -ENOMEM */
         return CURL_WRITEFUNC_ERROR;
     }
     return len;
@@ -213,7 +167,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         return CURL_WRITEFUNC_ERROR;
     size_t max = r->c->opts.max_header_bytes;
     if (len > max - r->header_bytes) {
-        r->abort = ABORT_HEADER_CAP;
+        r->abort = SC_HTTP_EASY_ABORT_HEADER_CAP;
         return CURL_WRITEFUNC_ERROR;
     }
     r->header_bytes += len;
@@ -230,7 +184,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 
 /* ---- request lifetime ---- */
 
-static void req_free(sc_http_request *r)
+/* Everything a request owns, not the request itself. */
+static void req_free_parts(sc_http_request *r)
 {
     if (r->easy != NULL)
         curl_easy_cleanup(r->easy);
@@ -241,7 +196,83 @@ static void req_free(sc_http_request *r)
         free(r->caps[i].name);
     free(r->caps);
     free(r->found);
+}
+
+static void req_free(sc_http_request *r)
+{
+    req_free_parts(r);
     free(r);
+}
+
+/* Keeps a finished request for the next one, so an export request does not pay for a new easy
+ * handle (curl_easy_init/cleanup allocations), buffers and capture names each time;
+ * curl_easy_reset keeps the handle's caches. The header list is rebuilt per request. */
+static void req_release(sc_http_client *c, sc_http_request *r)
+{
+    if (c->closing || c->n_spare >= SPARE_MAX || r->easy == NULL) {
+        req_free(r);
+        return;
+    }
+    curl_easy_reset(r->easy);
+    curl_slist_free_all(r->hdrs);
+    r->hdrs = NULL;
+    if (r->body.cap > SPARE_BODY_MAX)
+        sc_buf_free(&r->body);
+    r->next = c->spare;
+    c->spare = r;
+    c->n_spare++;
+}
+
+static int same_captures(const sc_http_request *r, const sc_http_request_opts *o)
+{
+    if (r->n_caps != o->n_capture)
+        return 0;
+    for (size_t i = 0; i < r->n_caps; i++)
+        if (strcmp(r->caps[i].name, o->capture_headers[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* A spare request with everything but its easy handle, buffers (emptied) and, when o asks for
+ * the same ones, capture names zeroed; or a new zeroed one. */
+static sc_http_request *req_alloc(sc_http_client *c, const sc_http_request_opts *o)
+{
+    sc_http_request *r = c->spare, keep;
+    if (r == NULL)
+        return calloc(1, sizeof *r);
+    c->spare = r->next;
+    c->n_spare--;
+    keep = *r;
+    memset(r, 0, sizeof *r);
+    r->easy = keep.easy;
+    r->body = keep.body;
+    r->capvals = keep.capvals;
+    sc_buf_reset(&r->body);
+    sc_buf_reset(&r->capvals);
+    if (!same_captures(&keep, o)) {
+        keep.easy = NULL;
+        sc_buf_init(&keep.body, 0);
+        sc_buf_init(&keep.capvals, 0);
+        keep.hdrs = NULL;
+        req_free_parts(&keep);
+        return r;
+    }
+    r->caps = keep.caps;
+    r->found = keep.found;
+    r->n_caps = keep.n_caps;
+    for (size_t i = 0; i < r->n_caps; i++)
+        r->caps[i].present = 0;
+    return r;
+}
+
+static void free_spares(sc_http_client *c)
+{
+    while (c->spare != NULL) {
+        sc_http_request *r = c->spare;
+        c->spare = r->next;
+        req_free(r);
+    }
+    c->n_spare = 0;
 }
 
 static double info_s(CURL *easy, CURLINFO what)
@@ -262,11 +293,11 @@ static const char *detail_for(sc_http_request *r, sc_http_error err, CURLcode rc
     case SC_HTTP_ERR_ABORTED:
         return "aborted by the data callback";
     case SC_HTTP_ERR_TOO_LARGE:
-        if (r->abort == ABORT_HEADER_CAP)
+        if (r->abort == SC_HTTP_EASY_ABORT_HEADER_CAP)
             return "response headers exceeded max_header_bytes";
         return "response body exceeded max_response_bytes";
     default:
-        if (r->abort == ABORT_NOMEM)
+        if (r->abort == SC_HTTP_EASY_ABORT_NOMEM)
             return "out of memory buffering the response body";
         return r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(rc);
     }
@@ -289,7 +320,7 @@ static void finish(sc_http_request *r, CURLcode rc)
     r->finishing = 1;
 
     sc_http_response res = {0};
-    res.error = r->cancelled ? SC_HTTP_ERR_CANCELLED : map_curl(rc, r->abort);
+    res.error = r->cancelled ? SC_HTTP_ERR_CANCELLED : sc_http_easy_error(rc, r->abort);
     res.error_detail = detail_for(r, res.error, rc);
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
     res.timings.dns_s = info_s(r->easy, CURLINFO_NAMELOOKUP_TIME_T);
@@ -311,12 +342,13 @@ static void finish(sc_http_request *r, CURLcode rc)
     res.headers = r->found;
     if (res.error == SC_HTTP_ERR_TOO_LARGE) {
         c->stats.too_large++;
-        size_t cap = r->abort == ABORT_HEADER_CAP ? c->opts.max_header_bytes : r->max_body;
+        size_t cap =
+            r->abort == SC_HTTP_EASY_ABORT_HEADER_CAP ? c->opts.max_header_bytes : r->max_body;
         sc_log_warn(c->env->log, "http response over its cap, transfer aborted",
                     SC_F_STR("detail", res.error_detail), SC_F_UINT("cap", cap));
     }
     r->on_done(&res, r->arg);
-    req_free(r);
+    req_release(c, r);
     if (c->closing && c->in_flight == 0)
         schedule_defer(c); /* the close sequence continues in on_defer */
 }
@@ -328,7 +360,7 @@ static void on_xfer_done(sc_curl_uv_xfer *x, CURLcode rc)
 
 static int copy_captures(sc_http_request *r, const sc_http_request_opts *o)
 {
-    if (o->n_capture == 0)
+    if (o->n_capture == 0 || r->n_caps > 0) /* none, or kept from the last use */
         return 0;
     r->caps = calloc(o->n_capture, sizeof *r->caps);
     r->found = calloc(o->n_capture, sizeof *r->found);
@@ -346,7 +378,7 @@ static int copy_captures(sc_http_request *r, const sc_http_request_opts *o)
 static int req_new(sc_http_client *c, const sc_http_request_opts *o, sc_http_request **out)
 {
     int rc;
-    sc_http_request *r = calloc(1, sizeof *r);
+    sc_http_request *r = req_alloc(c, o);
     if (r == NULL)
         return -ENOMEM;
     r->c = c;
@@ -355,8 +387,8 @@ static int req_new(sc_http_client *c, const sc_http_request_opts *o, sc_http_req
     r->arg = o->arg;
     r->max_body =
         o->max_response_bytes ? o->max_response_bytes : c->opts.default_max_response_bytes;
-    sc_buf_init(&r->body, r->max_body);
-    sc_buf_init(&r->capvals, CAPTURE_VALUES_MAX);
+    r->body.max = r->max_body; /* a kept buffer keeps its allocation */
+    r->capvals.max = CAPTURE_VALUES_MAX;
     const sc_http_easy_cfg cfg = {
         .user_agent = c->user_agent,
         .timeout_ms = o->timeout_ms ? o->timeout_ms : c->opts.default_timeout_ms,
@@ -368,7 +400,8 @@ static int req_new(sc_http_client *c, const sc_http_request_opts *o, sc_http_req
         .userdata = r,
         .errbuf = r->errbuf,
     };
-    r->easy = curl_easy_init();
+    if (r->easy == NULL)
+        r->easy = curl_easy_init();
     if (r->easy == NULL) {
         rc = -ENOMEM;
         goto out;
@@ -475,6 +508,7 @@ static void on_defer(uv_idle_t *h)
     uv_idle_stop(&c->defer);
     if (!c->closing || c->in_flight > 0 || c->closes_left > 0)
         return;
+    free_spares(c);
     c->closes_left = 2;
     uv_close((uv_handle_t *)&c->defer, defer_closed);
     sc_curl_uv_close(c->cu, cu_closed, c);

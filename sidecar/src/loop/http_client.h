@@ -75,7 +75,8 @@ typedef void (*sc_http_done_cb)(const sc_http_response *res, void *arg);
 /* Streaming mode: body bytes as they arrive. Return nonzero to abort (SC_HTTP_ERR_ABORTED). */
 typedef int (*sc_http_data_cb)(const char *data, size_t len, void *arg);
 
-/* Everything is copied by start_request; the caller's storage may go away when it returns. */
+/* Everything is copied by start_request (the body too, unless body_borrowed); the caller's
+ * storage may go away when it returns. */
 typedef struct sc_http_request_opts {
     const char *method;         /* "GET", "POST", ... (NULL = GET) */
     const char *url;            /* http:// or https:// only */
@@ -83,6 +84,10 @@ typedef struct sc_http_request_opts {
     size_t n_headers;
     const char *body; /* sent with Content-Length; NULL/0 = no body */
     size_t body_len;
+    /* 1: the body is not copied; it must stay valid and unchanged until on_done returns. For
+     * owners that hold the bytes anyway (export payloads): saves an allocation and a copy of
+     * the whole body per request. */
+    int body_borrowed;
     uint32_t timeout_ms, connect_timeout_ms; /* 0 = client default */
     size_t max_response_bytes;               /* 0 = client default; beyond -> TOO_LARGE */
     const char *const *capture_headers; /* response header names of interest, e.g. "retry-after" */

@@ -1,4 +1,5 @@
-/* http_easy.c - owns: the per-request libcurl options; see http_easy.h for the shared policy. */
+/* http_easy.c - owns: the per-request libcurl options (see http_easy.h for the shared policy) and
+ * the mapping of a finished transfer's CURLcode to sc_http_error. */
 #include "loop/http_easy.h"
 
 #include <errno.h>
@@ -83,7 +84,10 @@ static int set_method(CURL *e, const sc_http_request_opts *o)
     } else {
         if (has_body || strcmp(m, "POST") == 0) {
             SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-            SET(CURLOPT_COPYPOSTFIELDS, has_body ? o->body : "");
+            if (has_body && o->body_borrowed)
+                SET(CURLOPT_POSTFIELDS, o->body);
+            else
+                SET(CURLOPT_COPYPOSTFIELDS, has_body ? o->body : "");
         }
         if (strcmp(m, "POST") != 0)
             SET(CURLOPT_CUSTOMREQUEST, m);
@@ -132,3 +136,50 @@ int sc_http_easy_configure(CURL *easy, const sc_http_request_opts *o, const sc_h
 }
 
 #undef SET
+
+sc_http_error sc_http_easy_error(CURLcode rc, sc_http_easy_abort why)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return SC_HTTP_OK;
+    case CURLE_OPERATION_TIMEDOUT:
+        return SC_HTTP_ERR_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return SC_HTTP_ERR_DNS;
+    case CURLE_COULDNT_CONNECT:
+        return SC_HTTP_ERR_CONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return SC_HTTP_ERR_TLS;
+    case CURLE_SEND_ERROR:
+        return SC_HTTP_ERR_SEND;
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        return SC_HTTP_ERR_RECV;
+    case CURLE_FILESIZE_EXCEEDED: /* Content-Length already beyond CURLOPT_MAXFILESIZE */
+        return SC_HTTP_ERR_TOO_LARGE;
+    case CURLE_WRITE_ERROR:
+        if (why == SC_HTTP_EASY_ABORT_BODY_CAP || why == SC_HTTP_EASY_ABORT_HEADER_CAP)
+            return SC_HTTP_ERR_TOO_LARGE;
+        if (why == SC_HTTP_EASY_ABORT_DATA_CB)
+            return SC_HTTP_ERR_ABORTED;
+        return SC_HTTP_ERR_OTHER;
+    default:
+        return SC_HTTP_ERR_OTHER;
+    }
+}

@@ -139,38 +139,87 @@ static uint64_t hash_str(uint64_t h, sc_attr_str s)
     return s.len ? hash_bytes(h, s.ptr, s.len) : h;
 }
 
-uint64_t sc_attr_set_hash(const sc_attr *attrs, const uint8_t *order, size_t n)
+/* The hash of one attribute (key, type, value). A set's hash folds these in canonical order, so
+ * a set one attribute larger than a prepared one costs a fold, not a rehash (sc_attr_set_extend).
+ */
+static uint64_t attr_hash(const sc_attr *a)
 {
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t k = 0; k < n; k++) {
-        const sc_attr *a = &attrs[order[k]];
-        h = hash_bytes(h, a->key, strlen(a->key) + 1);
-        h = mix(h, (uint64_t)a->type);
-        switch (a->type) {
-        case SC_ATTR_STRING:
-            h = hash_str(h, a->v.s);
-            break;
-        case SC_ATTR_INT:
-            h = mix(h, (uint64_t)a->v.i);
-            break;
-        case SC_ATTR_DOUBLE:
-            h = mix(h, double_bits(a->v.d));
-            break;
-        case SC_ATTR_BOOL:
-            h = mix(h, (uint64_t) !!a->v.b);
-            break;
-        case SC_ATTR_STRING_ARRAY:
-            h = mix(h, a->v.arr.n);
-            for (size_t i = 0; i < a->v.arr.n; i++)
-                h = hash_str(h, a->v.arr.items[i]);
-            break;
-        }
+    uint64_t h = hash_bytes(0xcbf29ce484222325u, a->key, strlen(a->key) + 1);
+    h = mix(h, (uint64_t)a->type);
+    switch (a->type) {
+    case SC_ATTR_STRING:
+        return hash_str(h, a->v.s);
+    case SC_ATTR_INT:
+        return mix(h, (uint64_t)a->v.i);
+    case SC_ATTR_DOUBLE:
+        return mix(h, double_bits(a->v.d));
+    case SC_ATTR_BOOL:
+        return mix(h, (uint64_t) !!a->v.b);
+    case SC_ATTR_STRING_ARRAY:
+        h = mix(h, a->v.arr.n);
+        for (size_t i = 0; i < a->v.arr.n; i++)
+            h = hash_str(h, a->v.arr.items[i]);
+        return h;
     }
+    return h;
+}
+
+static uint64_t fold(const uint64_t *part, size_t n)
+{
+    uint64_t h = 0x84222325cbf29ce4u;
+    for (size_t k = 0; k < n; k++)
+        h = mix(h, part[k]);
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9u;
     h ^= h >> 27;
     h *= 0x94d049bb133111ebu;
     return h ^ (h >> 31);
+}
+
+uint64_t sc_attr_set_hash(const sc_attr *attrs, const uint8_t *order, size_t n)
+{
+    uint64_t part[SC_ATTR_SET_MAX];
+    n = n < SC_ATTR_SET_MAX ? n : SC_ATTR_SET_MAX;
+    for (size_t k = 0; k < n; k++)
+        part[k] = attr_hash(&attrs[order[k]]);
+    return fold(part, n);
+}
+
+int sc_attr_set_prepare(sc_attr_set *set, const sc_attr *attrs, size_t n)
+{
+    int rc = sc_attr_set_canonical(attrs, n, set->order, &set->n);
+    if (rc < 0)
+        return rc;
+    set->attrs = attrs;
+    for (size_t k = 0; k < set->n; k++)
+        set->part[k] = attr_hash(&attrs[set->order[k]]);
+    set->hash = fold(set->part, set->n);
+    return 0;
+}
+
+int sc_attr_set_extend(sc_attr_set *set, const sc_attr_set *base, size_t extra)
+{
+    const sc_attr *a = &base->attrs[extra];
+    if (extra >= SC_ATTR_SET_MAX || !sc_attr_valid(a))
+        return -EINVAL;
+    size_t at = 0; /* the extra's place in key order */
+    int cmp = 1;
+    while (at < base->n && (cmp = strcmp(base->attrs[base->order[at]].key, a->key)) < 0)
+        at++;
+    int replace = at < base->n && cmp == 0; /* the extra is later, so it wins */
+    if (!replace && base->n >= SC_ATTR_SET_MAX)
+        return -E2BIG;
+    size_t tail = at + (size_t)replace;
+    set->attrs = base->attrs;
+    memcpy(set->order, base->order, at);
+    memcpy(set->part, base->part, at * sizeof *set->part);
+    set->order[at] = (uint8_t)extra;
+    set->part[at] = attr_hash(a);
+    memcpy(set->order + at + 1, base->order + tail, base->n - tail);
+    memcpy(set->part + at + 1, base->part + tail, (base->n - tail) * sizeof *set->part);
+    set->n = base->n - (size_t)replace + 1;
+    set->hash = fold(set->part, set->n);
+    return 0;
 }
 
 static size_t items_of(const sc_attr *a)

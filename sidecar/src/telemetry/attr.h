@@ -86,6 +86,27 @@ int sc_attr_set_canonical(const sc_attr *attrs, size_t n, uint8_t order[SC_ATTR_
  * whatever the order or duplicates the caller passed. */
 uint64_t sc_attr_set_hash(const sc_attr *attrs, const uint8_t *order, size_t n);
 
+/* A canonical set ready for metric lookups, so measurements whose sets overlap share one sort
+ * and hash: order[0..n) indexes attrs (borrowed, must outlive the set) as sc_attr_set_canonical
+ * gives it, hash is sc_attr_set_hash of that, and part[k] the hash of attribute order[k], which
+ * sc_attr_set_extend reuses. */
+typedef struct sc_attr_set {
+    const sc_attr *attrs;
+    size_t n;
+    uint64_t hash;
+    uint8_t order[SC_ATTR_SET_MAX];
+    uint64_t part[SC_ATTR_SET_MAX];
+} sc_attr_set;
+
+/* Canonicalises and hashes attrs[0..n) into set. 0, or sc_attr_set_canonical's errors. */
+int sc_attr_set_prepare(sc_attr_set *set, const sc_attr *attrs, size_t n);
+
+/* set = base plus base->attrs[extra] (an index base's order does not use), with no re-sort or
+ * rehash of base: the same set, order and hash sc_attr_set_prepare gives for base's attributes
+ * followed by the extra one (which wins over a base attribute with its key). set may not alias
+ * base. 0; -EINVAL (invalid attribute or index >= SC_ATTR_SET_MAX), -E2BIG. */
+int sc_attr_set_extend(sc_attr_set *set, const sc_attr_set *base, size_t extra);
+
 /* Bytes needed to deep-copy the canonical set with sc_attr_set_copy. */
 size_t sc_attr_set_copy_size(const sc_attr *attrs, const uint8_t *order, size_t n);
 

@@ -236,28 +236,27 @@ int sc_metrics_register_schema(sc_metrics *m, sc_instrument *out[SC_METRIC__COUN
 
 /* ---- Series lookup --------------------------------------------------------------------------- */
 
-static int series_matches(const series *s, const sc_attr *attrs, const uint8_t *order, size_t n)
+static int series_matches(const series *s, const sc_attr_set *set)
 {
-    if (s->n_attrs != n)
+    if (s->n_attrs != set->n)
         return 0;
-    for (size_t k = 0; k < n; k++)
-        if (!sc_attr_equal(&s->attrs[k], &attrs[order[k]]))
+    for (size_t k = 0; k < set->n; k++)
+        if (!sc_attr_equal(&s->attrs[k], &set->attrs[set->order[k]]))
             return 0;
     return 1;
 }
 
-static series *index_find(const sc_instrument *inst, const sc_attr *attrs, const uint8_t *order,
-                          size_t n, uint64_t hash)
+static series *index_find(const sc_instrument *inst, const sc_attr_set *set)
 {
     if (inst->index_cap == 0)
         return NULL;
     size_t mask = inst->index_cap - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    for (size_t i = set->hash & mask;; i = (i + 1) & mask) {
         uint32_t v = inst->index[i];
         if (v == 0)
             return NULL;
         series *s = inst->list[v - 1];
-        if (s->hash == hash && series_matches(s, attrs, order, n))
+        if (s->hash == set->hash && series_matches(s, set))
             return s;
     }
 }
@@ -344,24 +343,17 @@ static series *overflow_series(sc_instrument *inst)
 }
 
 /* The series for this measurement, found with no allocation when it exists. */
-static int lookup(sc_instrument *inst, sc_metric_kind kind, const sc_attr *attrs, size_t n,
-                  series **out)
+static int lookup_set(sc_instrument *inst, sc_metric_kind kind, const sc_attr_set *set,
+                      series **out)
 {
-    uint8_t order[SC_ATTR_SET_MAX];
-    size_t cn = 0;
-    int rc;
-    if (inst == NULL)
+    if (inst == NULL || inst->kind != kind)
         return -EINVAL;
-    if (inst->kind != kind || (n > 0 && attrs == NULL))
-        return -EINVAL;
-    if ((rc = sc_attr_set_canonical(attrs, n, order, &cn)) < 0)
-        return rc;
-    uint64_t hash = sc_attr_set_hash(attrs, order, cn);
-    series *s = index_find(inst, attrs, order, cn, hash);
+    series *s = index_find(inst, set);
     if (s == NULL) {
         size_t regular = inst->n - (inst->overflow ? 1 : 0);
-        s = regular + 1 >= inst->m->limit ? overflow_series(inst)
-                                          : series_new(inst, attrs, order, cn, hash);
+        s = regular + 1 >= inst->m->limit
+                ? overflow_series(inst)
+                : series_new(inst, set->attrs, set->order, set->n, set->hash);
         if (s == NULL)
             return -ENOMEM;
         if (s != inst->overflow)
@@ -370,6 +362,16 @@ static int lookup(sc_instrument *inst, sc_metric_kind kind, const sc_attr *attrs
     s->updated = 1;
     *out = s;
     return 0;
+}
+
+static int lookup(sc_instrument *inst, sc_metric_kind kind, const sc_attr *attrs, size_t n,
+                  series **out)
+{
+    sc_attr_set set;
+    if (inst == NULL || inst->kind != kind || (n > 0 && attrs == NULL))
+        return -EINVAL;
+    int rc = sc_attr_set_prepare(&set, attrs, n);
+    return rc < 0 ? rc : lookup_set(inst, kind, &set, out);
 }
 
 static int dropped(sc_instrument *inst, int rc)
@@ -430,14 +432,8 @@ static size_t bucket_of(const double *bounds, size_t n, double v)
     return lo;
 }
 
-int sc_metrics_record(sc_instrument *inst, double value, const sc_attr *attrs, size_t n)
+static void record(sc_instrument *inst, double value, series *s)
 {
-    series *s;
-    if (!isfinite(value))
-        return dropped(inst, -EINVAL);
-    int rc = lookup(inst, SC_METRIC_KIND_HISTOGRAM, attrs, n, &s);
-    if (rc < 0)
-        return dropped(inst, rc);
     s->buckets[bucket_of(inst->bounds, inst->n_bounds, value)]++;
     s->count++;
     s->sum += value;
@@ -445,6 +441,25 @@ int sc_metrics_record(sc_instrument *inst, double value, const sc_attr *attrs, s
         s->min = value;
     if (value > s->max)
         s->max = value;
+}
+
+int sc_metrics_record(sc_instrument *inst, double value, const sc_attr *attrs, size_t n)
+{
+    series *s;
+    int rc = isfinite(value) ? lookup(inst, SC_METRIC_KIND_HISTOGRAM, attrs, n, &s) : -EINVAL;
+    if (rc < 0)
+        return dropped(inst, rc);
+    record(inst, value, s);
+    return 0;
+}
+
+int sc_metrics_record_set(sc_instrument *inst, double value, const sc_attr_set *set)
+{
+    series *s;
+    int rc = isfinite(value) ? lookup_set(inst, SC_METRIC_KIND_HISTOGRAM, set, &s) : -EINVAL;
+    if (rc < 0)
+        return dropped(inst, rc);
+    record(inst, value, s);
     return 0;
 }
 

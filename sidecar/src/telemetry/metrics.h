@@ -93,6 +93,9 @@ int sc_metrics_observe(sc_instrument *inst, int64_t value, const sc_attr *attrs,
 int sc_metrics_set(sc_instrument *inst, double value, const sc_attr *attrs, size_t n); /* GAUGE */
 int sc_metrics_record(sc_instrument *inst, double value, const sc_attr *attrs,
                       size_t n); /* HISTOGRAM */
+/* sc_metrics_record with a set prepared by sc_attr_set_prepare/_extend (borrowed for the call):
+ * measurements whose attribute sets overlap share one canonical sort and hash. */
+int sc_metrics_record_set(sc_instrument *inst, double value, const sc_attr_set *set);
 
 /* ---- Collection ------------------------------------------------------------------------------
  * sc_metrics_collect builds an immutable snapshot the encoder walks as plain arrays (re-walkable,

@@ -1,7 +1,8 @@
-/* recorder.c - owns: the mapping from records to spans and metric measurements (the attribute
- * set of every span and metric the sources produce), span sampling and queue-full drops. The
- * names and value sets come from schema.h; the layout is documented in
- * dashboards/telemetry-schema.md, which tests check against this file's output. */
+/* recorder.c - owns: the recorder's public API and setup, normalising a record once for its span
+ * and its metrics (facts), building spans, span sampling and queue-full drops (the metric
+ * measurements: recorder_metrics.c; shared types: recorder_internal.h). The names and value sets
+ * come from schema.h; the layout is documented in dashboards/telemetry-schema.md, which tests
+ * check against the output of both files. */
 #include "telemetry/recorder.h"
 
 #include <errno.h>
@@ -9,37 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+
+#include "telemetry/recorder_internal.h"
 
 #define TRACE_STATE_MAX 64
 #define NAME_MAX_LEN    (SC_SPAN_NAME_MAX + 16)
 
-struct sc_recorder {
-    const sc_env *env;
-    sc_span_queue *queue;
-    sc_instrument *inst[SC_METRIC__COUNT];
-    int sampling;              /* ratio < 1: plain-success access-log spans are sampled */
-    int spans_disabled;        /* traces not exported: metrics only */
-    uint64_t threshold;        /* OTel rejection threshold T: keep when R >= T (56-bit) */
-    char th[SC_RECORD_TH_LEN]; /* T as the tracestate "th" value */
-    int full_episode;          /* a drop was logged and no span has been queued since */
-    sc_recorder_stats stats;
-};
-
-/* What one GenAI operation contributes to the gen_ai.* span attributes and metrics, shared by
- * attempt and run records. */
-typedef struct genai {
-    sc_source source;
-    const char *operation; /* normalised; NULL: not a GenAI operation */
-    sc_attr_str provider, request_model, response_model, server_address;
-    int server_port;
-    sc_attr_str error_type; /* normalised; empty: no error */
-    const sc_attr_str *finish_reasons;
-    size_t n_finish_reasons;
-    int64_t input_tokens, output_tokens;
-    int stream;
-    uint64_t duration_ns, first_chunk_ns;
-} genai;
+static const sc_attr_str provider_default = {SC_GEN_AI_PROVIDER_OPENAI,
+                                             sizeof SC_GEN_AI_PROVIDER_OPENAI - 1};
 
 /* The genai fields both record types spell the same way (designated initialisers). */
 #define GENAI_COMMON(rec)                                                                          \
@@ -50,47 +28,6 @@ typedef struct genai {
     .input_tokens = (rec)->input_tokens, .output_tokens = (rec)->output_tokens,                    \
     .stream = (rec)->stream, .duration_ns = (rec)->end_ns - (rec)->start_ns,                       \
     .first_chunk_ns = (rec)->first_chunk_ns
-
-/* A bounded attribute list on the stack. */
-typedef struct alist {
-    sc_attr a[SC_SPAN_MAX_ATTRS];
-    size_t n;
-} alist;
-
-static const sc_attr_str provider_default = {SC_GEN_AI_PROVIDER_OPENAI,
-                                             sizeof SC_GEN_AI_PROVIDER_OPENAI - 1};
-
-static void add(alist *l, sc_attr a)
-{
-    if (l->n < SC_SPAN_MAX_ATTRS)
-        l->a[l->n++] = a;
-}
-
-static void add_str(alist *l, const char *key, sc_attr_str v)
-{
-    add(l, SC_ATTR_STRN(key, v.ptr, v.len));
-}
-
-static void add_opt_str(alist *l, const char *key, sc_attr_str v)
-{
-    if (v.len > 0)
-        add_str(l, key, v);
-}
-
-static double seconds(uint64_t ns)
-{
-    return (double)ns / 1e9;
-}
-
-/* url.scheme: "http" or "https" (any case); anything else is left out. */
-static sc_attr_str scheme_of(sc_attr_str s)
-{
-    if (s.len == 4 && strncasecmp(s.ptr, "http", 4) == 0)
-        return (sc_attr_str){"http", 4};
-    if (s.len == 5 && strncasecmp(s.ptr, "https", 5) == 0)
-        return (sc_attr_str){"https", 5};
-    return (sc_attr_str){NULL, 0};
-}
 
 /* ---- Setup ----------------------------------------------------------------------------------- */
 
@@ -168,64 +105,6 @@ int sc_recorder_begin_attempt(sc_recorder *r, const sc_span_context *parent, sc_
     return random_id(r->env->rng, out->span_id, sizeof out->span_id);
 }
 
-/* ---- Metrics --------------------------------------------------------------------------------- */
-
-static void measured(sc_recorder *r, int rc)
-{
-    if (rc < 0)
-        r->stats.metric_errors++;
-}
-
-static void count(sc_recorder *r, sc_metric_id id, const alist *l)
-{
-    measured(r, sc_metrics_add(r->inst[id], 1, l->a, l->n));
-}
-
-static void observe(sc_recorder *r, sc_metric_id id, double v, const alist *l)
-{
-    measured(r, sc_metrics_record(r->inst[id], v, l->a, l->n));
-}
-
-/* gen_ai.client.* metrics of one GenAI operation (semconv attribute sets plus gateway.source). */
-static void genai_metrics(sc_recorder *r, const genai *g)
-{
-    alist l = {.n = 0};
-    add(&l, SC_ATTR_STR(SC_ATTR_GEN_AI_OPERATION_NAME, g->operation));
-    add_str(&l, SC_ATTR_GEN_AI_PROVIDER_NAME, g->provider);
-    add(&l, SC_ATTR_STR(SC_ATTR_GATEWAY_SOURCE, sc_schema_source_name(g->source)));
-    add_opt_str(&l, SC_ATTR_GEN_AI_REQUEST_MODEL, g->request_model);
-    add_opt_str(&l, SC_ATTR_GEN_AI_RESPONSE_MODEL, g->response_model);
-    add_opt_str(&l, SC_ATTR_SERVER_ADDRESS, g->server_address);
-    if (g->server_port > 0)
-        add(&l, SC_ATTR_INT(SC_ATTR_SERVER_PORT, g->server_port));
-    size_t base = l.n; /* token usage carries no error.type */
-    add_opt_str(&l, SC_ATTR_ERROR_TYPE, g->error_type);
-    observe(r, SC_METRIC_GEN_AI_CLIENT_OPERATION_DURATION, seconds(g->duration_ns), &l);
-    if (g->stream && g->first_chunk_ns > 0)
-        observe(r, SC_METRIC_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, seconds(g->first_chunk_ns), &l);
-    l.n = base;
-    if (g->input_tokens >= 0) {
-        alist t = l;
-        add(&t, SC_ATTR_STR(SC_ATTR_GEN_AI_TOKEN_TYPE, SC_TOKEN_TYPE_INPUT));
-        observe(r, SC_METRIC_GEN_AI_CLIENT_TOKEN_USAGE, (double)g->input_tokens, &t);
-    }
-    if (g->output_tokens >= 0) {
-        alist t = l;
-        add(&t, SC_ATTR_STR(SC_ATTR_GEN_AI_TOKEN_TYPE, SC_TOKEN_TYPE_OUTPUT));
-        observe(r, SC_METRIC_GEN_AI_CLIENT_TOKEN_USAGE, (double)g->output_tokens, &t);
-    }
-}
-
-/* Normalised values of an attempt, computed once for its span and its metrics. */
-typedef struct facts {
-    const char *source;
-    const char *method;
-    const char *route_key; /* url.template (CLIENT) or http.route (SERVER) */
-    sc_attr_str error_type;
-    int failed;
-    genai g;
-} facts;
-
 static void facts_of(const sc_attempt_record *rec, facts *f)
 {
     f->source = sc_schema_source_name(rec->source);
@@ -244,63 +123,6 @@ static void facts_of(const sc_attempt_record *rec, facts *f)
     };
 }
 
-static void http_duration(sc_recorder *r, const sc_attempt_record *rec, const facts *f)
-{
-    alist l = {.n = 0};
-    int client = rec->kind == SC_SPAN_KIND_CLIENT;
-    add(&l, SC_ATTR_STR(SC_ATTR_HTTP_REQUEST_METHOD, f->method));
-    add_opt_str(&l, SC_ATTR_URL_SCHEME, scheme_of(rec->url_scheme));
-    add_opt_str(&l, f->route_key, rec->route);
-    if (rec->status_code > 0)
-        add(&l, SC_ATTR_INT(SC_ATTR_HTTP_RESPONSE_STATUS_CODE, rec->status_code));
-    add_opt_str(&l, SC_ATTR_ERROR_TYPE, f->error_type);
-    if (client) {
-        add_opt_str(&l, SC_ATTR_SERVER_ADDRESS, rec->server_address);
-        if (rec->server_port > 0)
-            add(&l, SC_ATTR_INT(SC_ATTR_SERVER_PORT, rec->server_port));
-    }
-    observe(
-        r, client ? SC_METRIC_HTTP_CLIENT_REQUEST_DURATION : SC_METRIC_HTTP_SERVER_REQUEST_DURATION,
-        seconds(rec->end_ns - rec->start_ns), &l);
-}
-
-static void attempt_metrics(sc_recorder *r, const sc_attempt_record *rec, const facts *f)
-{
-    alist l = {.n = 0};
-    add(&l, SC_ATTR_STR(SC_ATTR_GATEWAY_SOURCE, f->source));
-    add_opt_str(&l, SC_ATTR_HTTP_ROUTE, rec->route); /* one key for both sources */
-    size_t base = l.n;
-
-    add(&l, SC_ATTR_STR(SC_ATTR_HTTP_REQUEST_METHOD, f->method));
-    add(&l, SC_ATTR_STR(SC_ATTR_GATEWAY_STATUS_CLASS,
-                        sc_schema_status_class_name(sc_schema_status_class(rec->status_code))));
-    add(&l, SC_ATTR_STR(SC_ATTR_GATEWAY_ERROR_CLASS, sc_schema_error_class_name(rec->error_class)));
-    count(r, SC_METRIC_GATEWAY_REQUESTS, &l);
-
-    l.n = base;
-    if (rec->resend_count > 0) {
-        alist t = l;
-        add(&t, SC_ATTR_INT(SC_ATTR_HTTP_REQUEST_RESEND_COUNT, rec->resend_count));
-        count(r, SC_METRIC_GATEWAY_RETRIES, &t);
-    }
-    if (sc_record_attempt_usage_missing(rec))
-        count(r, SC_METRIC_GATEWAY_USAGE_MISSING, &l);
-    if (rec->fallback == SC_FALLBACK_ALLOWED || rec->fallback == SC_FALLBACK_USED) {
-        alist t = {.n = 0};
-        add(&t, SC_ATTR_STR(SC_ATTR_GATEWAY_SOURCE, f->source));
-        add(&t, SC_ATTR_STR(SC_ATTR_GATEWAY_FALLBACK_DECISION,
-                            sc_schema_fallback_decision_name(rec->fallback)));
-        add(&t, SC_ATTR_STR(
-                    SC_ATTR_GATEWAY_FALLBACK_REASON,
-                    sc_schema_fallback_reason(rec->fallback_reason.ptr, rec->fallback_reason.len)));
-        count(r, SC_METRIC_GATEWAY_FALLBACKS, &t);
-    }
-    http_duration(r, rec, f);
-    /* A canary attempt is an HTTP child of its run: the run records the GenAI operation. */
-    if (f->g.operation != NULL && rec->source != SC_SOURCE_CANARY)
-        genai_metrics(r, &f->g);
-}
-
 /* ---- Spans ----------------------------------------------------------------------------------- */
 
 static sc_span *reserve(sc_recorder *r)
@@ -313,7 +135,7 @@ static sc_span *reserve(sc_recorder *r)
     r->stats.spans_dropped++;
     alist l = {.n = 0};
     add(&l, SC_ATTR_STR(SC_ATTR_ERROR_TYPE, SC_DROP_REASON_QUEUE_FULL));
-    count(r, SC_METRIC_TELEMETRY_DROPPED, &l);
+    sc_recorder_count(r, SC_METRIC_TELEMETRY_DROPPED, &l);
     if (!r->full_episode) {
         r->full_episode = 1;
         sc_log_warn(r->env->log, "span queue full; dropping spans until it drains",
@@ -463,7 +285,7 @@ int sc_recorder_attempt(sc_recorder *r, const sc_attempt_record *rec)
         return -EINVAL;
     }
     facts_of(rec, &f);
-    attempt_metrics(r, rec, &f);
+    sc_recorder_attempt_metrics(r, rec, &f);
     if (r->spans_disabled)
         return 0;
     if (!sample(r, rec, ts)) {
@@ -496,37 +318,6 @@ int sc_recorder_attempt(sc_recorder *r, const sc_attempt_record *rec)
 }
 
 /* ---- Runs ------------------------------------------------------------------------------------ */
-
-int sc_recorder_contract_violation(sc_recorder *r, sc_attr_str probe, sc_attr_str check)
-{
-    alist l = {.n = 0};
-    add_str(&l, SC_ATTR_GATEWAY_PROBE, sc_record_bounded_token(probe));
-    add_str(&l, SC_ATTR_GATEWAY_CONTRACT_CHECK, sc_record_bounded_token(check));
-    int rc = sc_metrics_add(r->inst[SC_METRIC_GATEWAY_CONTRACT_VIOLATIONS], 1, l.a, l.n);
-    measured(r, rc);
-    return rc < 0 ? rc : 0;
-}
-
-static void run_metrics(sc_recorder *r, const sc_run_record *rec, const genai *g)
-{
-    sc_attr_str probe = sc_record_bounded_token(rec->probe);
-    alist l = {.n = 0};
-    add_str(&l, SC_ATTR_GATEWAY_PROBE, probe);
-    if (rec->passed)
-        measured(r, sc_metrics_set(r->inst[SC_METRIC_GATEWAY_CANARY_LAST_SUCCESS],
-                                   seconds(rec->end_ns), l.a, l.n));
-    if (rec->interval_ms > 0)
-        measured(r, sc_metrics_set(r->inst[SC_METRIC_GATEWAY_CANARY_INTERVAL],
-                                   (double)rec->interval_ms / 1e3, l.a, l.n));
-    add(&l, SC_ATTR_STR(SC_ATTR_GATEWAY_OUTCOME, rec->passed ? SC_OUTCOME_PASS : SC_OUTCOME_FAIL));
-    add(&l, SC_ATTR_STR(SC_ATTR_GATEWAY_ERROR_CLASS, sc_schema_error_class_name(rec->error_class)));
-    count(r, SC_METRIC_GATEWAY_CANARY_RUNS, &l);
-    size_t n =
-        rec->n_violations < SC_RECORD_MAX_VIOLATIONS ? rec->n_violations : SC_RECORD_MAX_VIOLATIONS;
-    for (size_t i = 0; i < n; i++)
-        (void)sc_recorder_contract_violation(r, rec->probe, rec->violations[i]);
-    genai_metrics(r, g);
-}
 
 static size_t capped(size_t n, size_t cap)
 {
@@ -598,7 +389,7 @@ int sc_recorder_run(sc_recorder *r, const sc_run_record *rec)
         .error_type = failed_op ? sc_record_error_type(rec->error_type, rec->error_class)
                                 : (sc_attr_str){NULL, 0},
     };
-    run_metrics(r, rec, &g);
+    sc_recorder_run_metrics(r, rec, &g);
     if (r->spans_disabled)
         return 0;
     sc_span *s = reserve(r);
