@@ -110,10 +110,15 @@ static int set_err(sc_accesslog_error *err, int rc, const char *msg, size_t pos,
     return rc;
 }
 
+static int key_is(const sc_json_line_mapping *m, int c, const char *k, size_t n)
+{
+    return m->nodes[c].key_len == n && memcmp(m->keys + m->nodes[c].key_off, k, n) == 0;
+}
+
 static int find_child(const sc_json_line_mapping *m, int node, const char *k, size_t n)
 {
     for (int c = m->nodes[node].first_child; c != NONE; c = m->nodes[c].next)
-        if (m->nodes[c].key_len == n && memcmp(m->keys + m->nodes[c].key_off, k, n) == 0)
+        if (key_is(m, c, k, n))
             return c;
     return -1;
 }
@@ -212,6 +217,9 @@ typedef struct scan {
     const char *end;
     const sc_json_line_mapping *m;
     sc_accesslog_fields *f;
+    /* The sibling after the last matched member, tried first: a gateway writes its keys in one
+     * order, and children are kept in spec order, which usually follows the log's. */
+    int hint_parent, hint;
     char key[SC_JSON_LINE_MAX_KEY * 6]; /* an escaped key long enough to match, decoded */
 } scan;
 
@@ -357,7 +365,15 @@ static int member_node(scan *s, int node, const char *k, size_t n, int esc)
         n = sc_accesslog_json_unescape(k, n, s->key);
         k = s->key;
     }
-    return find_child(s->m, node, k, n);
+    const sc_json_line_mapping *m = s->m;
+    int c = s->hint_parent == node && s->hint != NONE && key_is(m, s->hint, k, n)
+                ? s->hint
+                : find_child(m, node, k, n);
+    if (c >= 0) {
+        s->hint_parent = node;
+        s->hint = m->nodes[c].next;
+    }
+    return c;
 }
 
 /* At '{'. node: mapping node of this object, or -1 when nothing inside is wanted. */
@@ -471,6 +487,8 @@ int sc_json_line_parse(const sc_json_line_mapping *m, const char *line, size_t l
     s.end = line + len;
     s.m = m;
     s.f = out;
+    s.hint_parent = -1;
+    s.hint = NONE;
     ws(&s);
     if (s.p == s.end)
         return sc_accesslog_fields_fail(out, SC_ACCESSLOG_EMPTY);
